@@ -1,0 +1,98 @@
+import type { Server } from 'node:http';
+import { mkdir } from 'node:fs/promises';
+import { LOCAL_ROLE_BINDINGS } from '../shared/auth/bindings.js';
+import { LocalEventBus } from '../shared/events/local-bus.js';
+import { EventTypes, makeEvent } from '../shared/events/model.js';
+import { loadConfig, type Config } from '../shared/platform/config.js';
+import { ConfigError } from '../shared/platform/errors.js';
+import { rootLogger, type Logger } from '../shared/platform/logger.js';
+import { buildRuntime, setRuntime, type Runtime } from '../shared/runtime/index.js';
+import { LocalFirestoreServer } from '../shared/store/emulator-server.js';
+import { ensureLocalWarehouse } from '../shared/warehouse/index.js';
+import { hostFunction } from './function-host.js';
+import { createGateway } from './gateway.js';
+
+/**
+ * The whole platform on one machine: the embedded Firestore emulator, the DuckDB warehouse, the
+ * local event bus, local secrets and token issuer, every function behind one gateway. Used by
+ * `npm start` and by the end-to-end tests, so both exercise the same thing.
+ */
+export interface Stack {
+  url: string;
+  port: number;
+  config: Config;
+  runtime: Runtime;
+  bus: LocalEventBus;
+  emulator: LocalFirestoreServer;
+  /** Triggers the reconciler now, as Cloud Scheduler would. */
+  reconcileNow(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(env: NodeJS.ProcessEnv = process.env, logger: Logger = rootLogger): Promise<Stack> {
+  const config = loadConfig(env);
+  if (config.mode !== 'local') throw new ConfigError('The local stack runs only with TSI_MODE=local.');
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const log = logger.child({ component: 'stack' });
+
+  const emulator = new LocalFirestoreServer({ dataDir: config.dataDir, logger: logger.child({ component: 'firestore-emulator' }) });
+  const { host, port: emulatorPort } = await emulator.start(0);
+  await ensureLocalWarehouse({ dataDir: config.dataDir, users: config.warehouse.localUsers, seed: config.warehouse.localSeed, logger: logger.child({ component: 'warehouse' }) });
+
+  const bus = new LocalEventBus({ projectId: config.projectId, topic: config.eventsTopic, dataDir: config.dataDir, logger: logger.child({ component: 'event-bus' }) });
+  const runtime = buildRuntime(config, { emulatorHost: `${host}:${emulatorPort}`, publisher: bus, logger });
+  setRuntime(runtime);
+  await runtime.bindings.seedLocal(LOCAL_ROLE_BINDINGS);
+  if (runtime.issuer) await runtime.issuer.certs();
+
+  // Registering the functions is importing them, exactly as the Functions Framework does.
+  await import('../functions/api/index.js');
+  await import('../functions/worker/index.js');
+  await import('../functions/reconciler/index.js');
+  const api = hostFunction('api', logger);
+  const functions: Record<string, Server> = { worker: hostFunction('worker', logger), reconciler: hostFunction('reconciler', logger) };
+  const gateway = createGateway(runtime, { api, functions });
+  await new Promise<void>((resolve, reject) => {
+    gateway.once('error', reject);
+    gateway.listen(config.port, '127.0.0.1', () => resolve());
+  });
+  const address = gateway.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://localhost:${port}`;
+  const internal = `http://127.0.0.1:${port}`;
+
+  bus.subscribe({ name: 'investigation-worker', types: [EventTypes.investigationRequested], url: `${internal}/_functions/worker` });
+  bus.subscribe({ name: 'reconciler', types: [EventTypes.schedulerReconcile], url: `${internal}/_functions/reconciler` });
+
+  const reconcileNow = async () => {
+    await bus.publish(makeEvent(EventTypes.schedulerReconcile, undefined, { job: 'reconcile' }, runtime.clock.now()));
+  };
+  // Cloud Scheduler's stand-in; a first run right away picks up work a previous hard kill left behind.
+  const timer = setInterval(() => void reconcileNow().catch((e) => log.warn('scheduler tick failed', { error: String(e) })), config.worker.reconcileSeconds * 1000);
+  timer.unref();
+  await reconcileNow();
+
+  let stopped = false;
+  return {
+    url,
+    port,
+    config,
+    runtime,
+    bus,
+    emulator,
+    reconcileNow,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      await new Promise<void>((resolve) => {
+        gateway.close(() => resolve());
+        gateway.closeIdleConnections();
+      });
+      await bus.close();
+      await runtime.close();
+      setRuntime(null);
+      await emulator.stop();
+    },
+  };
+}

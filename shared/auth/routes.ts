@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import type { AuditLog } from '../audit/model.js';
+import type { Route } from '../platform/http.js';
+import { ValidationError } from '../platform/errors.js';
+import type { RoleBindings } from './bindings.js';
+import { ROLES, permissionsOf } from './policy.js';
+
+const PutBindingSchema = z.strictObject({
+  roles: z.array(z.enum(ROLES)).max(ROLES.length).transform((r) => [...new Set(r)]),
+  team: z.string().trim().min(1).max(64).regex(/^[a-z0-9_-]+$/).nullable().default(null),
+});
+const EmailParam = z.email().max(320);
+
+/** Who am I, and (admins only) who has which role. Every change is audited with before and after. */
+export function roleRoutes(bindings: RoleBindings, audit: AuditLog): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/v1/me',
+      action: 'me.read',
+      auth: 'required',
+      async handle(ctx) {
+        const who = ctx.who;
+        return { status: 200, body: { email: who.email, roles: who.roles, team: who.team, permissions: [...permissionsOf(who.roles as never)].sort() } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/role-bindings',
+      action: 'roles.list',
+      auth: 'required',
+      async handle(ctx) {
+        ctx.require('roles.read');
+        ctx.resource = 'role-bindings';
+        return { status: 200, body: { items: await bindings.list() } };
+      },
+    },
+    {
+      method: 'PUT',
+      path: '/v1/role-bindings/{email}',
+      action: 'roles.write',
+      auth: 'required',
+      async handle(ctx) {
+        const actor = ctx.require('roles.write');
+        ctx.resource = `role-bindings/${ctx.params.email ?? ''}`;
+        const email = EmailParam.safeParse(ctx.params.email);
+        if (!email.success) throw new ValidationError('path.email: must be an email address', [{ path: 'path.email', message: 'invalid email' }]);
+        const input = ctx.body(PutBindingSchema);
+        const before = await bindings.get(email.data);
+        const after = await bindings.put({ email: email.data, roles: input.roles, team: input.team }, actor.email);
+        await audit.write({
+          actor: actor.email,
+          roles: actor.roles,
+          action: 'roles.changed',
+          resource: `role-bindings/${email.data.toLowerCase()}`,
+          outcome: 'allowed',
+          reason: null,
+          request_id: ctx.requestId,
+          trace: ctx.trace,
+          source_ip: ctx.sourceIp,
+          details: { before: before ? { roles: before.roles, team: before.team } : null, after: { roles: after.roles, team: after.team } },
+        });
+        return { status: 200, body: after };
+      },
+    },
+  ];
+}

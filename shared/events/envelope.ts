@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { MalformedRequestError } from '../platform/errors.js';
+import { fromZod } from '../platform/problem.js';
+import { PlatformEventSchema, type PlatformEvent } from './model.js';
+
+/** Eventarc's Pub/Sub wrapper (`google.cloud.pubsub.topic.v1.messagePublished`). */
+export const PUBSUB_MESSAGE_PUBLISHED = 'google.cloud.pubsub.topic.v1.messagePublished';
+
+const MessagePublishedSchema = z.object({
+  message: z.object({
+    data: z.string().min(1),
+    attributes: z.record(z.string(), z.string()).optional(),
+    messageId: z.string().optional(),
+    publishTime: z.string().optional(),
+  }),
+  subscription: z.string().optional(),
+});
+
+export function wrapForDelivery(event: PlatformEvent, subscription: string, messageId: string, publishTime: Date) {
+  return {
+    message: {
+      data: Buffer.from(JSON.stringify(event)).toString('base64'),
+      attributes: { 'ce-type': event.type, 'ce-id': event.id, ...(event.subject ? { 'ce-subject': event.subject } : {}) },
+      messageId,
+      publishTime: publishTime.toISOString(),
+    },
+    subscription,
+  };
+}
+
+/** What a receiving function does first: unwrap the Pub/Sub message and validate our event. */
+export function unwrapDelivery(cloudEvent: { type?: string; data?: unknown }): PlatformEvent {
+  if (cloudEvent.type !== PUBSUB_MESSAGE_PUBLISHED) {
+    throw new MalformedRequestError(`Unexpected CloudEvent type ${String(cloudEvent.type)}.`);
+  }
+  const wrapper = MessagePublishedSchema.safeParse(cloudEvent.data);
+  if (!wrapper.success) throw fromZod(wrapper.error, 'message');
+  let inner: unknown;
+  try {
+    inner = JSON.parse(Buffer.from(wrapper.data.message.data, 'base64').toString('utf8'));
+  } catch {
+    throw new MalformedRequestError('Pub/Sub message data is not JSON.');
+  }
+  const event = PlatformEventSchema.safeParse(inner);
+  if (!event.success) throw fromZod(event.error, 'event');
+  return event.data;
+}

@@ -1,0 +1,100 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { FindingSchema, RecommendedActionSchema, RiskAssessmentSchema, StepRecordSchema } from '../agent/model.js';
+import { STATUSES } from './state-machine.js';
+
+export const SUBJECT_TYPES = ['email', 'user_id', 'voice_id', 'ip', 'card_fingerprint'] as const;
+export type SubjectType = (typeof SUBJECT_TYPES)[number];
+/** Subject types whose values are personal data (warehouse contract: PII columns). */
+export const PII_SUBJECT_TYPES: readonly SubjectType[] = ['email', 'ip', 'card_fingerprint'];
+
+const ID_VALUE = /^[A-Za-z0-9_.:-]{1,128}$/;
+const FINGERPRINT = /^[A-Za-z0-9_:+/=.-]{4,128}$/;
+
+export const SubjectSchema = z
+  .strictObject({
+    type: z.enum(SUBJECT_TYPES),
+    value: z.string().trim().min(1).max(320),
+  })
+  .superRefine((s, ctx) => {
+    const bad = (message: string) => ctx.addIssue({ code: 'custom', path: ['value'], message });
+    if (s.type === 'email' && !z.email().safeParse(s.value).success) bad('must be an email address');
+    if ((s.type === 'user_id' || s.type === 'voice_id') && !ID_VALUE.test(s.value)) bad('must be 1-128 letters, digits or _ . : -');
+    if (s.type === 'ip' && !isIP(s.value)) bad('must be an IPv4 or IPv6 address');
+    if (s.type === 'card_fingerprint' && !FINGERPRINT.test(s.value)) bad('must be a card fingerprint (4-128 characters, never a card number)');
+  })
+  .transform((s) => ({ type: s.type, value: s.type === 'email' ? s.value.toLowerCase() : s.value }));
+export type Subject = z.infer<typeof SubjectSchema>;
+
+export const CreateInvestigationSchema = z.strictObject({
+  subject: SubjectSchema,
+  question: z.string().trim().min(1).max(2000).optional(),
+  window_days: z.number().int().min(1).max(90).default(30),
+  sensitivity: z.enum(['standard', 'restricted']).default('standard'),
+});
+export type CreateInvestigation = z.infer<typeof CreateInvestigationSchema>;
+
+export const DECISIONS = ['no_action', 'warned', 'suspended', 'banned', 'escalated', 'false_positive'] as const;
+export type Decision = (typeof DECISIONS)[number];
+
+export const AssignSchema = z.strictObject({ assignee: z.email().max(320).transform((s) => s.toLowerCase()) });
+export const CloseSchema = z.strictObject({ decision: z.enum(DECISIONS), rationale: z.string().trim().min(1).max(4000) });
+export const EmptySchema = z.strictObject({});
+export const CommentSchema = z.strictObject({ body: z.string().trim().min(1).max(10_000) });
+
+export const ListQuerySchema = z.strictObject({
+  status: z.enum(STATUSES).optional(),
+  created_by: z.email().max(320).transform((s) => s.toLowerCase()).optional(),
+  assignee: z.email().max(320).transform((s) => s.toLowerCase()).optional(),
+  page_size: z.coerce.number().int().min(1).max(100).default(20),
+  page_token: z.string().max(200).optional(),
+});
+export type ListQuery = z.infer<typeof ListQuerySchema>;
+
+const HistoryEntrySchema = z.object({ at: z.string(), actor: z.string(), action: z.string(), from: z.string().nullable(), to: z.string().nullable() });
+
+/** The stored document, validated whenever it is read back. */
+export const InvestigationDocSchema = z.object({
+  id: z.string(),
+  status: z.enum(STATUSES),
+  subject: z.object({ type: z.enum(SUBJECT_TYPES), value: z.string() }),
+  question: z.string().nullable(),
+  window_days: z.number().int(),
+  sensitivity: z.enum(['standard', 'restricted']),
+  created_by: z.string(),
+  team: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  assignee: z.string().nullable(),
+  steps: z.array(StepRecordSchema),
+  findings: z.array(FindingSchema),
+  risk: RiskAssessmentSchema.nullable(),
+  recommended_action: RecommendedActionSchema.nullable(),
+  summary: z.string().nullable(),
+  resolved_accounts: z.array(z.string()),
+  failure_reason: z.string().nullable(),
+  decision: z
+    .object({ outcome: z.enum(DECISIONS), rationale: z.string(), closed_by: z.string(), closed_at: z.string() })
+    .nullable(),
+  attempts: z.number().int(),
+  lease: z.object({ owner: z.string(), event_id: z.string(), expires_at: z.string() }).nullable(),
+  comments_count: z.number().int(),
+  history: z.array(HistoryEntrySchema),
+});
+export type InvestigationDoc = z.infer<typeof InvestigationDocSchema>;
+
+export const CommentDocSchema = z.object({ id: z.string(), author: z.string(), body: z.string(), created_at: z.string() });
+export type CommentDoc = z.infer<typeof CommentDocSchema>;
+
+/** Masks a personal-data subject value for callers without PII access. */
+export function maskSubjectValue(type: SubjectType, value: string): string {
+  if (!PII_SUBJECT_TYPES.includes(type)) return value;
+  if (type === 'email') {
+    const [local = '', domain = ''] = value.split('@');
+    return `${local.slice(0, 1)}***@${domain}`;
+  }
+  if (type === 'ip') {
+    return value.includes(':') ? `${value.split(':').slice(0, 2).join(':')}:****` : `${value.split('.').slice(0, 2).join('.')}.*.*`;
+  }
+  return `${value.slice(0, 4)}****`;
+}

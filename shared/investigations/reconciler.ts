@@ -1,0 +1,79 @@
+import { EventTypes, makeEvent, type PlatformEvent } from '../events/model.js';
+import type { Clock } from '../platform/clock.js';
+import type { Logger } from '../platform/logger.js';
+import * as life from './lifecycle.js';
+import type { InvestigationService } from './service.js';
+import type { InvestigationStore } from './store.js';
+
+export interface ReconcilerDeps {
+  store: InvestigationStore;
+  service: InvestigationService;
+  publisher: { publish(event: PlatformEvent): Promise<void> };
+  clock: Clock;
+  logger: Logger;
+  maxAttempts: number;
+  leaseMs: number;
+}
+
+export interface ReconcileReport {
+  requeued: string[];
+  failed: string[];
+  nudged: string[];
+  republished: number;
+}
+
+/**
+ * The scheduled safety net: nothing stays `running` forever (an expired lease means its worker
+ * died: re-enqueue, or fail after too many attempts) and no committed event stays unpublished.
+ */
+export async function reconcile(deps: ReconcilerDeps): Promise<ReconcileReport> {
+  const now = deps.clock.now();
+  const report: ReconcileReport = { requeued: [], failed: [], nudged: [], republished: 0 };
+  const expired = await deps.store.findByStatus('running', 'lease_expires', now.toISOString(), 100);
+  for (const stale of expired) {
+    let events: PlatformEvent[] = [];
+    let action: 'requeue' | 'fail' | null = null;
+    await deps.store.mutate(stale.id, (doc) => {
+      // Re-check inside the transaction: the worker may have renewed or finished meanwhile.
+      if (doc.status !== 'running' || (doc.lease && doc.lease.expires_at >= now.toISOString())) return null;
+      const r =
+        doc.attempts >= deps.maxAttempts
+          ? life.fail(doc, 'system:reconciler', `The worker stopped responding ${doc.attempts} times; giving up.`, now)
+          : life.requeue(doc, now);
+      action = doc.attempts >= deps.maxAttempts ? 'fail' : 'requeue';
+      events = r.events;
+      return r;
+    });
+    if (action === 'requeue') report.requeued.push(stale.id);
+    if (action === 'fail') report.failed.push(stale.id);
+    await deps.service.dispatch(events);
+  }
+
+  // Queued work whose request was published but never delivered (e.g. a delivery lost with a
+  // killed process): ask again. A duplicate is harmless, the claim runs it once.
+  const waiting = await deps.store.findByStatus('queued', 'updated_at', new Date(now.getTime() - deps.leaseMs).toISOString(), 100);
+  for (const doc of waiting) {
+    try {
+      await deps.publisher.publish(makeEvent(EventTypes.investigationRequested, doc.id, { investigation_id: doc.id, status: doc.status, sensitivity: doc.sensitivity }, now));
+      report.nudged.push(doc.id);
+    } catch (error) {
+      deps.logger.warn('re-request failed', { investigation_id: doc.id, error: String(error) });
+    }
+  }
+
+  // Events committed but never published (publisher down, process killed between commit and publish).
+  const pending = await deps.store.pendingOutbox(new Date(now.getTime() - 10_000).toISOString(), 200);
+  const published: string[] = [];
+  for (const entry of pending) {
+    try {
+      await deps.publisher.publish(entry.event);
+      published.push(entry.event.id);
+    } catch (error) {
+      deps.logger.warn('outbox re-publish failed', { event_id: entry.event.id, error: String(error) });
+    }
+  }
+  if (published.length) await deps.store.markPublished(published, now.toISOString());
+  report.republished = published.length;
+  if (report.requeued.length || report.failed.length || report.nudged.length || report.republished) deps.logger.notice('reconciled', { ...report });
+  return report;
+}

@@ -1,0 +1,196 @@
+import { createHash } from 'node:crypto';
+import { canSeeInvestigation } from '../auth/policy.js';
+import type { AuditLog } from '../audit/model.js';
+import type { PlatformEvent } from '../events/model.js';
+import type { EventPublisher } from '../events/port.js';
+import type { RateLimiter } from '../limits/rate-limiter.js';
+import type { Clock } from '../platform/clock.js';
+import { ForbiddenError, NotFoundError, ValidationError } from '../platform/errors.js';
+import type { Caller } from '../platform/http.js';
+import { newId } from '../platform/ids.js';
+import type { Logger } from '../platform/logger.js';
+import * as life from './lifecycle.js';
+import type { CreateInvestigation, Decision, InvestigationDoc, ListQuery } from './model.js';
+import { presentInvestigation, presentSummary } from './present.js';
+import type { InvestigationStore, Mutation, StoredResponse } from './store.js';
+
+export interface InvestigationServiceDeps {
+  store: InvestigationStore;
+  publisher: EventPublisher;
+  audit: AuditLog;
+  rateLimiter: RateLimiter;
+  clock: Clock;
+  logger: Logger;
+  createPerMinute: number;
+  /** Whether an email is a bound principal (assignees must be). */
+  isKnownPrincipal(email: string): Promise<boolean>;
+}
+
+export interface CallContext {
+  caller: Caller;
+  requestId: string;
+  trace: string | null;
+  sourceIp: string | null;
+}
+
+/**
+ * Use cases of the investigation API. Authorisation of the action is done by the route
+ * (permission); visibility of one investigation (restricted ones) is decided here, on every path.
+ */
+export class InvestigationService {
+  constructor(private readonly deps: InvestigationServiceDeps) {}
+
+  /** Publishes committed events right away; what fails stays in the outbox for the reconciler. */
+  async dispatch(events: PlatformEvent[]): Promise<void> {
+    const published: string[] = [];
+    for (const event of events) {
+      try {
+        await this.deps.publisher.publish(event);
+        published.push(event.id);
+      } catch (error) {
+        this.deps.logger.warn('publish failed; left in outbox', { event_id: event.id, event_type: event.type, error: String(error) });
+      }
+    }
+    if (published.length) await this.deps.store.markPublished(published, this.deps.clock.now().toISOString());
+  }
+
+  async create(input: CreateInvestigation, call: CallContext, idempotencyKey?: string): Promise<{ response: StoredResponse; replayed: boolean; id: string | null }> {
+    const caller = call.caller;
+    await this.deps.rateLimiter.take(caller.email, 'investigations.create', this.deps.createPerMinute);
+    const now = this.deps.clock.now();
+    const created = life.newInvestigation(input, { email: caller.email, team: caller.team }, now);
+    const requestHash = createHash('sha256').update(JSON.stringify(input)).digest('hex');
+    const result = await this.deps.store.create(
+      created.doc,
+      created.events,
+      (doc) => ({ status: 202, body: presentInvestigation(doc, caller) }),
+      idempotencyKey ? { key: idempotencyKey, actor: caller.email, requestHash } : undefined,
+    );
+    if (!result.replayed) await this.dispatch(created.events);
+    const body = result.response.body as { id?: string } | null;
+    return { ...result, id: body?.id ?? null };
+  }
+
+  /** Loads an investigation the caller may see; invisible restricted ones are "not found". */
+  async visible(id: string, call: CallContext): Promise<InvestigationDoc> {
+    const doc = await this.deps.store.get(id);
+    if (!doc || !this.canSee(doc, call.caller)) throw new NotFoundError('Investigation');
+    return doc;
+  }
+
+  canSee(doc: InvestigationDoc, caller: Caller): boolean {
+    return canSeeInvestigation(
+      { principal: caller.email, roles: caller.roles as never, team: caller.team },
+      { created_by: doc.created_by, assignee: doc.assignee, team: doc.team, sensitivity: doc.sensitivity },
+    );
+  }
+
+  async read(id: string, call: CallContext) {
+    const doc = await this.visible(id, call);
+    const view = presentInvestigation(doc, call.caller);
+    if (!view.subject.masked) await this.auditPiiRead(doc, call, 'investigation.subject');
+    return view;
+  }
+
+  async list(q: ListQuery, call: CallContext) {
+    const items: InvestigationDoc[] = [];
+    let cursor = q.page_token;
+    let scannedAll = false;
+    // Restricted investigations the caller may not see are skipped, so keep reading (bounded)
+    // until the page is full or the collection is exhausted.
+    for (let round = 0; round < 10 && items.length < q.page_size && !scannedAll; round++) {
+      const batch = await this.deps.store.list(q, q.page_size, cursor);
+      let consumed = 0;
+      for (const doc of batch) {
+        consumed++;
+        cursor = doc.id;
+        if (this.canSee(doc, call.caller)) items.push(doc);
+        if (items.length === q.page_size) break;
+      }
+      scannedAll = batch.length < q.page_size && consumed === batch.length;
+    }
+    const views = items.map((d) => presentSummary(d, call.caller));
+    if (views.some((v) => !v.subject.masked)) {
+      await this.deps.audit.write({
+        ...this.auditBase(call),
+        action: 'pii.read',
+        resource: 'investigations',
+        outcome: 'allowed',
+        reason: null,
+        details: { field: 'investigation.subject', investigations: items.filter((d) => d.subject.type !== 'user_id' && d.subject.type !== 'voice_id').map((d) => d.id) },
+      });
+    }
+    return { items: views, next_page_token: scannedAll || !cursor ? null : cursor };
+  }
+
+  private auditBase(call: CallContext) {
+    return { actor: call.caller.email, roles: call.caller.roles, request_id: call.requestId, trace: call.trace, source_ip: call.sourceIp };
+  }
+
+  private async auditPiiRead(doc: InvestigationDoc, call: CallContext, field: string): Promise<void> {
+    await this.deps.audit.write({
+      ...this.auditBase(call),
+      action: 'pii.read',
+      resource: `investigations/${doc.id}`,
+      outcome: 'allowed',
+      reason: null,
+      details: { field, subject_type: doc.subject.type },
+    });
+  }
+
+  private async change(id: string, call: CallContext, fn: (doc: InvestigationDoc) => Mutation) {
+    let events: PlatformEvent[] = [];
+    const doc = await this.deps.store.mutate(id, (current) => {
+      if (!this.canSee(current, call.caller)) throw new NotFoundError('Investigation');
+      const result = fn(current);
+      events = result.events;
+      return result;
+    });
+    await this.dispatch(events);
+    return presentInvestigation(doc, call.caller);
+  }
+
+  cancel(id: string, call: CallContext) {
+    const now = this.deps.clock.now();
+    return this.change(id, call, (doc) => {
+      const own = doc.created_by === call.caller.email || doc.assignee === call.caller.email;
+      if (!own && !call.caller.can('investigations.assign')) throw new ForbiddenError('investigations.cancel (own or assigned investigations)');
+      return life.cancel(doc, call.caller.email, now);
+    });
+  }
+
+  async assign(id: string, assignee: string, call: CallContext) {
+    if (!(await this.deps.isKnownPrincipal(assignee))) throw new ValidationError('body.assignee: not a principal with a role on this platform', [{ path: 'body.assignee', message: 'unknown principal' }]);
+    const now = this.deps.clock.now();
+    return this.change(id, call, (doc) => life.assign(doc, call.caller.email, assignee, now));
+  }
+
+  close(id: string, decision: { decision: Decision; rationale: string }, call: CallContext) {
+    const now = this.deps.clock.now();
+    return this.change(id, call, (doc) => life.close(doc, call.caller.email, decision, now));
+  }
+
+  reopen(id: string, call: CallContext) {
+    const now = this.deps.clock.now();
+    return this.change(id, call, (doc) => life.reopen(doc, call.caller.email, now));
+  }
+
+  async comment(id: string, body: string, call: CallContext) {
+    const now = this.deps.clock.now();
+    const comment = { id: newId('cmt', now.getTime()), author: call.caller.email, body, created_at: now.toISOString() };
+    let events: PlatformEvent[] = [];
+    await this.deps.store.addComment(id, comment, (doc) => {
+      if (!this.canSee(doc, call.caller)) throw new NotFoundError('Investigation');
+      const result = life.commented(doc, call.caller.email, comment.id, now);
+      events = result.events;
+      return result;
+    });
+    await this.dispatch(events);
+    return comment;
+  }
+
+  async comments(id: string, call: CallContext) {
+    await this.visible(id, call);
+    return { items: await this.deps.store.listComments(id) };
+  }
+}

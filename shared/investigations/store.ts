@@ -1,0 +1,181 @@
+import type { DocumentReference, Firestore, Query, Transaction } from '@google-cloud/firestore';
+import { createHash } from 'node:crypto';
+import { IdempotencyConflictError, NotFoundError } from '../platform/errors.js';
+import type { PlatformEvent } from '../events/model.js';
+import { CommentDocSchema, InvestigationDocSchema, type CommentDoc, type InvestigationDoc, type ListQuery } from './model.js';
+import type { Status } from './state-machine.js';
+
+/**
+ * Firestore persistence for investigations. Every state change is a transaction that also writes
+ * its events to the outbox, so an event is never lost and never published for a change that did
+ * not commit.
+ */
+export const COLLECTIONS = {
+  investigations: 'investigations',
+  comments: 'comments',
+  outbox: 'outbox',
+  idempotency: 'idempotency_keys',
+} as const;
+
+export interface OutboxEntry {
+  event: PlatformEvent;
+  created_at: string;
+  published_at: string | null;
+}
+
+export interface Mutation {
+  doc: InvestigationDoc;
+  events: PlatformEvent[];
+}
+
+export interface IdempotentCreate {
+  key: string;
+  actor: string;
+  requestHash: string;
+}
+
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+}
+
+export class InvestigationStore {
+  constructor(private readonly db: Firestore) {}
+
+  private ref(id: string): DocumentReference {
+    return this.db.collection(COLLECTIONS.investigations).doc(id);
+  }
+
+  private read(data: unknown): InvestigationDoc {
+    return InvestigationDocSchema.parse(data);
+  }
+
+  private writeOutbox(tx: Transaction, events: PlatformEvent[], now: string): void {
+    for (const event of events) {
+      tx.create(this.db.collection(COLLECTIONS.outbox).doc(event.id), { event: JSON.parse(JSON.stringify(event)), created_at: now, published_at: null });
+    }
+  }
+
+  private idemRef(idem: IdempotentCreate): DocumentReference {
+    const id = createHash('sha256').update(`${idem.actor}\n${idem.key}`).digest('hex');
+    return this.db.collection(COLLECTIONS.idempotency).doc(id);
+  }
+
+  /**
+   * Creates an investigation with its events; with an idempotency key, a repeat of the same
+   * request returns the first response instead, and a different body under the same key is 422.
+   */
+  async create(
+    doc: InvestigationDoc,
+    events: PlatformEvent[],
+    response: (doc: InvestigationDoc) => StoredResponse,
+    idem?: IdempotentCreate,
+  ): Promise<{ replayed: boolean; response: StoredResponse }> {
+    return this.db.runTransaction(async (tx) => {
+      if (idem) {
+        const existing = await tx.get(this.idemRef(idem));
+        if (existing.exists) {
+          const data = existing.data() as { request_hash: string; status: number; body: string };
+          if (data.request_hash !== idem.requestHash) throw new IdempotencyConflictError();
+          return { replayed: true, response: { status: data.status, body: JSON.parse(data.body) } };
+        }
+      }
+      const stored = response(doc);
+      tx.create(this.ref(doc.id), doc);
+      this.writeOutbox(tx, events, doc.created_at);
+      if (idem) {
+        tx.create(this.idemRef(idem), {
+          request_hash: idem.requestHash,
+          status: stored.status,
+          body: JSON.stringify(stored.body),
+          investigation_id: doc.id,
+          created_at: doc.created_at,
+        });
+      }
+      return { replayed: false, response: stored };
+    });
+  }
+
+  async get(id: string): Promise<InvestigationDoc | null> {
+    const snap = await this.ref(id).get();
+    return snap.exists ? this.read(snap.data()) : null;
+  }
+
+  /**
+   * Applies `change` to the current document inside a transaction. `change` is pure: it returns
+   * the new document and the events to emit, or null to leave everything untouched, or throws.
+   */
+  async mutate(id: string, change: (doc: InvestigationDoc) => Mutation | null): Promise<InvestigationDoc> {
+    return this.db.runTransaction(async (tx) => {
+      const snap = await tx.get(this.ref(id));
+      if (!snap.exists) throw new NotFoundError('Investigation');
+      const current = this.read(snap.data());
+      const result = change(current);
+      if (!result) return current;
+      tx.set(this.ref(id), result.doc);
+      this.writeOutbox(tx, result.events, result.doc.updated_at);
+      return result.doc;
+    });
+  }
+
+  async addComment(id: string, comment: CommentDoc, change: (doc: InvestigationDoc) => Mutation): Promise<void> {
+    await this.db.runTransaction(async (tx) => {
+      const snap = await tx.get(this.ref(id));
+      if (!snap.exists) throw new NotFoundError('Investigation');
+      const result = change(this.read(snap.data()));
+      tx.set(this.ref(id), result.doc);
+      tx.create(this.ref(id).collection(COLLECTIONS.comments).doc(comment.id), comment);
+      this.writeOutbox(tx, result.events, comment.created_at);
+    });
+  }
+
+  async listComments(id: string, limit = 200): Promise<CommentDoc[]> {
+    const snap = await this.ref(id).collection(COLLECTIONS.comments).orderBy('id', 'asc').limit(limit).get();
+    return snap.docs.map((d) => CommentDocSchema.parse(d.data()));
+  }
+
+  /**
+   * Newest first, keyset-paginated on the sortable id (cursor = last id seen). Filters are
+   * equality filters, each backed by a composite index (terraform/firestore.indexes.json).
+   */
+  async list(q: Pick<ListQuery, 'status' | 'created_by' | 'assignee'>, limit: number, after?: string): Promise<InvestigationDoc[]> {
+    let query: Query = this.db.collection(COLLECTIONS.investigations);
+    if (q.status) query = query.where('status', '==', q.status);
+    if (q.created_by) query = query.where('created_by', '==', q.created_by);
+    if (q.assignee) query = query.where('assignee', '==', q.assignee);
+    if (after) query = query.where('id', '<', after);
+    const snap = await query.orderBy('id', 'desc').limit(limit).get();
+    return snap.docs.map((d) => this.read(d.data()));
+  }
+
+  async findByStatus(status: Status, field: 'lease_expires' | 'updated_at', before: string, limit: number): Promise<InvestigationDoc[]> {
+    const snap = await this.db.collection(COLLECTIONS.investigations).where('status', '==', status).limit(500).get();
+    // In-flight work is a small set by construction, so the time filter runs here and the query
+    // needs only the single-field index on status.
+    return snap.docs
+      .map((d) => this.read(d.data()))
+      .filter((d) => (field === 'lease_expires' ? (d.lease?.expires_at ?? '') < before : d.updated_at < before))
+      .slice(0, limit);
+  }
+
+  async pendingOutbox(createdBefore: string, limit: number): Promise<OutboxEntry[]> {
+    const snap = await this.db.collection(COLLECTIONS.outbox).where('published_at', '==', null).limit(limit * 4).get();
+    return snap.docs
+      .map((d) => d.data() as OutboxEntry)
+      .filter((e) => e.created_at < createdBefore)
+      .sort((a, b) => a.created_at.localeCompare(b.created_at))
+      .slice(0, limit);
+  }
+
+  async markPublished(eventIds: string[], at: string): Promise<void> {
+    for (let i = 0; i < eventIds.length; i += 400) {
+      const batch = this.db.batch();
+      for (const id of eventIds.slice(i, i + 400)) batch.update(this.db.collection(COLLECTIONS.outbox).doc(id), { published_at: at });
+      await batch.commit();
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.db.collection(COLLECTIONS.investigations).limit(1).get();
+  }
+}

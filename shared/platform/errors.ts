@@ -1,0 +1,114 @@
+/**
+ * The one error hierarchy of the platform. Every failure a caller can see is an AppError with a
+ * stable `type` slug; `toProblem` (problem.ts) is the only place that turns errors into responses.
+ */
+export interface ProblemExtras {
+  [key: string]: unknown;
+}
+
+export class AppError extends Error {
+  constructor(
+    /** Stable slug, becomes `https://tsi.dev/problems/<type>` in problem+json. */
+    readonly type: string,
+    readonly status: number,
+    readonly title: string,
+    /** Safe, caller-facing explanation. Never internal details or personal data. */
+    readonly detail?: string,
+    readonly extras: ProblemExtras = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail ?? title);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends AppError {
+  constructor(detail: string, readonly errors: { path: string; message: string }[] = []) {
+    super('validation-failed', 400, 'Request is not valid', detail, errors.length ? { errors } : {});
+  }
+}
+
+export class MalformedRequestError extends AppError {
+  constructor(detail: string) {
+    super('malformed-request', 400, 'Request could not be read', detail);
+  }
+}
+
+export class PayloadTooLargeError extends AppError {
+  constructor(limitBytes: number) {
+    super('payload-too-large', 413, 'Request body is too large', `The body exceeds ${limitBytes} bytes.`, { limit_bytes: limitBytes });
+  }
+}
+
+export class UnsupportedMediaTypeError extends AppError {
+  constructor() {
+    super('unsupported-media-type', 415, 'Unsupported media type', 'Send the body as application/json.');
+  }
+}
+
+export class UnauthenticatedError extends AppError {
+  constructor(detail: string, type = 'unauthenticated') {
+    super(type, 401, 'Authentication required', detail, {}, { 'WWW-Authenticate': 'Bearer' });
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(permission: string) {
+    super('forbidden', 403, 'Permission denied', `Your roles do not grant "${permission}".`, { permission });
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(what: string) {
+    super('not-found', 404, 'Not found', `${what} was not found.`);
+  }
+}
+
+export class RouteNotFoundError extends AppError {
+  constructor() {
+    super('route-not-found', 404, 'No such route', 'No route matches this method and path.');
+  }
+}
+
+export class MethodNotAllowedError extends AppError {
+  constructor(allowed: string[]) {
+    super('method-not-allowed', 405, 'Method not allowed', `Allowed: ${allowed.join(', ')}.`, {}, { Allow: allowed.join(', ') });
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(type: string, detail: string, extras: ProblemExtras = {}) {
+    super(type, 409, 'Conflict', detail, extras);
+  }
+}
+
+export class InvalidTransitionError extends ConflictError {
+  constructor(from: string, action: string) {
+    super('invalid-transition', `An investigation in state "${from}" cannot be ${action}.`, { status_now: from, action });
+  }
+}
+
+export class IdempotencyConflictError extends AppError {
+  constructor() {
+    super('idempotency-key-reused', 422, 'Idempotency key reused', 'This Idempotency-Key was already used with a different request body.');
+  }
+}
+
+export class RateLimitedError extends AppError {
+  constructor(retryAfterSeconds: number) {
+    super('rate-limited', 429, 'Too many requests', `Try again in ${retryAfterSeconds} s.`, { retry_after_seconds: retryAfterSeconds }, {
+      'Retry-After': String(retryAfterSeconds),
+    });
+  }
+}
+
+export class UnavailableError extends AppError {
+  constructor(detail: string, retryAfterSeconds = 5) {
+    super('unavailable', 503, 'Service unavailable', detail, {}, { 'Retry-After': String(retryAfterSeconds) });
+  }
+}
+
+/** Thrown at start-up; never reaches a caller. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}

@@ -1,0 +1,269 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Request, Response } from '@google-cloud/functions-framework';
+import type { z } from 'zod';
+import { randomUUID } from 'node:crypto';
+import {
+  AppError,
+  ForbiddenError,
+  MalformedRequestError,
+  MethodNotAllowedError,
+  PayloadTooLargeError,
+  RouteNotFoundError,
+  UnauthenticatedError,
+  UnavailableError,
+  UnsupportedMediaTypeError,
+} from './errors.js';
+import type { Logger } from './logger.js';
+import { fromZod, toProblem } from './problem.js';
+import type { Clock } from './clock.js';
+
+/**
+ * The one HTTP kit: routing, request context, body reading with limits, authentication hook,
+ * problem+json errors and an audit record for every request, allowed or not.
+ */
+export interface Caller {
+  email: string;
+  roles: string[];
+  team: string | null;
+  via: string;
+  can(permission: string): boolean;
+}
+
+export type AuditOutcome = 'allowed' | 'denied' | 'rejected' | 'failed';
+
+export interface RequestAudit {
+  action: string;
+  outcome: AuditOutcome;
+  reason: string | null;
+  status: number;
+  resource: string | null;
+  actor: string | null;
+  roles: string[];
+  request_id: string;
+  trace: string | null;
+  source_ip: string | null;
+  method: string;
+  path: string;
+}
+
+export interface HttpDeps {
+  logger: Logger;
+  clock: Clock;
+  maxBodyBytes: number;
+  identify(headers: IncomingHttpHeaders): Promise<Caller>;
+  audit(record: RequestAudit): Promise<void>;
+}
+
+export interface HttpResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export class RequestContext {
+  readonly params: Record<string, string>;
+  caller: Caller | null = null;
+  /** Set by handlers so the audit record names what was touched and why it was refused. */
+  resource: string | null = null;
+  auditReason: string | null = null;
+
+  constructor(
+    readonly req: Request,
+    readonly requestId: string,
+    readonly trace: string | null,
+    readonly log: Logger,
+    params: Record<string, string>,
+    private readonly deps: HttpDeps,
+  ) {
+    this.params = params;
+  }
+
+  get headers(): IncomingHttpHeaders {
+    return this.req.headers;
+  }
+
+  get query(): URLSearchParams {
+    return new URL(this.req.originalUrl ?? this.req.url, 'http://x').searchParams;
+  }
+
+  get sourceIp(): string | null {
+    return this.req.ip ?? this.req.socket?.remoteAddress ?? null;
+  }
+
+  now(): Date {
+    return this.deps.clock.now();
+  }
+
+  header(name: string): string | undefined {
+    const v = this.req.headers[name.toLowerCase()];
+    return Array.isArray(v) ? v[0] : v;
+  }
+
+  /** The authenticated caller; routes declared `auth: 'required'` always have one. */
+  get who(): Caller {
+    if (!this.caller) throw new UnauthenticatedError('Authentication required.');
+    return this.caller;
+  }
+
+  /** Deny by default: throws 403 unless the caller's roles grant the permission. */
+  require(permission: string): Caller {
+    const caller = this.who;
+    if (!caller.can(permission)) {
+      this.auditReason = `missing permission ${permission}`;
+      throw new ForbiddenError(permission);
+    }
+    return caller;
+  }
+
+  /** Parses and validates the JSON body against a strict zod schema, within the size limit. */
+  body<T extends z.ZodType>(schema: T): z.infer<T> {
+    const raw = rawBody(this.req);
+    if (raw.length > this.deps.maxBodyBytes) throw new PayloadTooLargeError(this.deps.maxBodyBytes);
+    let value: unknown = {};
+    if (raw.length > 0) {
+      const type = String(this.req.headers['content-type'] ?? '');
+      if (!/^application\/(.+\+)?json\b/i.test(type)) throw new UnsupportedMediaTypeError();
+      try {
+        value = JSON.parse(raw.toString('utf8'));
+      } catch {
+        throw new MalformedRequestError('The body is not valid JSON.');
+      }
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw fromZod(parsed.error);
+    return parsed.data;
+  }
+}
+
+function rawBody(req: Request): Buffer {
+  if (Buffer.isBuffer(req.rawBody)) return req.rawBody;
+  if (Buffer.isBuffer(req.body)) return req.body;
+  if (typeof req.body === 'string') return Buffer.from(req.body);
+  return Buffer.alloc(0);
+}
+
+export interface Route {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Path template, e.g. `/v1/investigations/{id}:cancel`. */
+  path: string;
+  /** Audit action name, e.g. `investigations.cancel`. */
+  action: string;
+  auth: 'required' | 'none';
+  handle(ctx: RequestContext): Promise<HttpResult>;
+}
+
+interface CompiledRoute extends Route {
+  regex: RegExp;
+  names: string[];
+}
+
+function compile(route: Route): CompiledRoute {
+  const names: string[] = [];
+  const pattern = route.path
+    .split(/(\{\w+\})/)
+    .map((part) => {
+      const m = /^\{(\w+)\}$/.exec(part);
+      if (m) {
+        names.push(m[1]!);
+        return '([^/:]+)';
+      }
+      return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('');
+  return { ...route, regex: new RegExp(`^${pattern}$`), names };
+}
+
+function traceOf(req: Request): string | null {
+  const cloud = req.headers['x-cloud-trace-context'];
+  if (typeof cloud === 'string' && cloud) return cloud.split('/')[0] ?? null;
+  const tp = req.headers['traceparent'];
+  if (typeof tp === 'string') return tp.split('-')[1] ?? null;
+  return null;
+}
+
+function outcomeOf(status: number): AuditOutcome {
+  if (status < 400) return 'allowed';
+  if (status === 401 || status === 403) return 'denied';
+  if (status < 500) return 'rejected';
+  return 'failed';
+}
+
+const SAFE_REQUEST_ID = /^[\w.-]{8,64}$/;
+
+/** Builds a functions-framework HTTP handler from a route table. */
+export function createHttpHandler(routes: Route[], deps: HttpDeps): (req: Request, res: Response) => Promise<void> {
+  const compiled = routes.map(compile);
+  return async (req, res) => {
+    const started = process.hrtime.bigint();
+    const incomingId = req.headers['x-request-id'];
+    const requestId = typeof incomingId === 'string' && SAFE_REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
+    const trace = traceOf(req);
+    const log = deps.logger.child({ requestId, trace: trace ?? undefined });
+    const path = (req.originalUrl ?? req.url).split('?')[0] ?? '/';
+    const method = req.method.toUpperCase();
+
+    let route: CompiledRoute | undefined;
+    let params: Record<string, string> = {};
+    const allowed: string[] = [];
+    for (const candidate of compiled) {
+      const m = candidate.regex.exec(path);
+      if (!m) continue;
+      if (candidate.method !== method) {
+        allowed.push(candidate.method);
+        continue;
+      }
+      route = candidate;
+      params = Object.fromEntries(candidate.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
+      break;
+    }
+    const ctx = new RequestContext(req, requestId, trace, log, params, deps);
+    let result: HttpResult;
+    try {
+      if (!route) throw allowed.length ? new MethodNotAllowedError(allowed) : new RouteNotFoundError();
+      const contentLength = Number(req.headers['content-length'] ?? 0);
+      if (contentLength > deps.maxBodyBytes) throw new PayloadTooLargeError(deps.maxBodyBytes);
+      if (route.auth === 'required') ctx.caller = await deps.identify(req.headers);
+      result = await route.handle(ctx);
+    } catch (error) {
+      const { problem, headers, known } = toProblem(error, requestId);
+      if (!known) log.error('unhandled error', error, { route: route?.action });
+      else if (error instanceof AppError && !ctx.auditReason) ctx.auditReason = error.type;
+      result = { status: problem.status, body: problem, headers: { ...headers, 'Content-Type': 'application/problem+json' } };
+    }
+
+    const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const record: RequestAudit = {
+      action: route?.action ?? 'unrouted',
+      outcome: outcomeOf(result.status),
+      reason: result.status >= 400 ? ctx.auditReason ?? `http ${result.status}` : null,
+      status: result.status,
+      resource: ctx.resource,
+      actor: ctx.caller?.email ?? null,
+      roles: ctx.caller?.roles ?? [],
+      request_id: requestId,
+      trace,
+      source_ip: ctx.sourceIp,
+      method,
+      path: route?.path ?? path,
+    };
+    try {
+      await deps.audit(record);
+    } catch (error) {
+      // Fail closed: an action we cannot audit is not confirmed to the caller.
+      log.error('audit write failed', error, { action: record.action });
+      const { problem, headers } = toProblem(new UnavailableError('The audit log is unavailable; the request outcome could not be recorded.'), requestId);
+      result = { status: 503, body: problem, headers: { ...headers, 'Content-Type': 'application/problem+json' } };
+    }
+    res.status(result.status);
+    res.setHeader('X-Request-Id', requestId);
+    res.setHeader('Cache-Control', 'no-store');
+    for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
+    if (result.body === undefined) res.end();
+    else {
+      if (!res.getHeader('Content-Type')) res.setHeader('Content-Type', 'application/json; charset=utf-8');
+      res.end(JSON.stringify(result.body));
+    }
+
+    log.info('request', { method, route: route?.path ?? 'unrouted', status: result.status, duration_ms: Math.round(durationMs) });
+  };
+}

@@ -1,0 +1,157 @@
+import type { Firestore } from '@google-cloud/firestore';
+import { join } from 'node:path';
+import { CloudLoggingAuditLog } from '../audit/cloud-logging.js';
+import { LocalFileAuditLog } from '../audit/local-file.js';
+import type { AuditLog } from '../audit/model.js';
+import { RoleBindings } from '../auth/bindings.js';
+import { LocalIssuer } from '../auth/local-issuer.js';
+import { permissionsOf, type Role } from '../auth/policy.js';
+import { TokenVerifier } from '../auth/verifier.js';
+import type { EventPublisher } from '../events/port.js';
+import { PubSubPublisher } from '../events/pubsub.js';
+import { InvestigationService } from '../investigations/service.js';
+import { InvestigationStore } from '../investigations/store.js';
+import { RateLimiter } from '../limits/rate-limiter.js';
+import { systemClock, type Clock } from '../platform/clock.js';
+import { loadConfig, type Config } from '../platform/config.js';
+import type { Caller } from '../platform/http.js';
+import { rootLogger, type Logger } from '../platform/logger.js';
+import { createSecretStore } from '../secrets/index.js';
+import type { SecretStore } from '../secrets/port.js';
+import { createFirestore } from '../store/firestore.js';
+import { createWarehouse } from '../warehouse/index.js';
+import type { Warehouse } from '../warehouse/port.js';
+
+/**
+ * The composition root: the ONE place that picks adapters from validated config. Each function
+ * asks for the runtime; the local stack builds it once with its local transports and shares it.
+ * Everything heavy is created on first use.
+ */
+export interface Runtime {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  firestore(): Firestore;
+  warehouse: Warehouse;
+  publisher: EventPublisher;
+  audit: AuditLog;
+  secrets: SecretStore;
+  issuer: LocalIssuer | null;
+  verifier: TokenVerifier;
+  bindings: RoleBindings;
+  store: InvestigationStore;
+  rateLimiter: RateLimiter;
+  service: InvestigationService;
+  identify(headers: Record<string, string | string[] | undefined>): Promise<Caller>;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOverrides {
+  clock?: Clock;
+  logger?: Logger;
+  /** host:port of the embedded Firestore emulator (local stack). */
+  emulatorHost?: string;
+  /** The local event bus (local stack). */
+  publisher?: EventPublisher;
+}
+
+function lazy<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+
+export function buildRuntime(config: Config, overrides: RuntimeOverrides = {}): Runtime {
+  const clock = overrides.clock ?? systemClock;
+  const logger = overrides.logger ?? rootLogger;
+  if (config.adapters.store === 'emulator' && !overrides.emulatorHost) {
+    throw new Error('The emulator store needs the local stack (npm start) to provide the emulator host.');
+  }
+  const firestore = lazy(() =>
+    createFirestore({
+      projectId: config.projectId,
+      databaseId: config.firestoreDatabase,
+      ...(config.adapters.store === 'emulator' ? { emulatorHost: overrides.emulatorHost } : {}),
+    }),
+  );
+  const publisher = (() => {
+    if (config.adapters.events === 'pubsub') return new PubSubPublisher({ projectId: config.projectId, topic: config.eventsTopic });
+    if (!overrides.publisher) throw new Error('The local event bus comes from the local stack (npm start).');
+    return overrides.publisher;
+  })();
+  const audit: AuditLog =
+    config.adapters.audit === 'cloud-logging'
+      ? new CloudLoggingAuditLog({ projectId: config.projectId, logName: config.auditLogName, clock })
+      : new LocalFileAuditLog(join(config.dataDir, 'audit', 'audit.jsonl'), clock);
+  const secrets = createSecretStore(config);
+  const issuer = config.adapters.identity === 'local' ? new LocalIssuer(secrets) : null;
+  const verifier = new TokenVerifier({ mode: config.adapters.identity, audience: config.audience, iapAudience: config.iapAudience, localIssuer: issuer ?? undefined });
+  const warehouse = createWarehouse(config, { logger: logger.child({ component: 'warehouse' }) });
+
+  const runtime: Runtime = {
+    config,
+    clock,
+    logger,
+    firestore,
+    warehouse,
+    publisher,
+    audit,
+    secrets,
+    issuer,
+    verifier,
+    get bindings() {
+      return bindings();
+    },
+    get store() {
+      return store();
+    },
+    get rateLimiter() {
+      return rateLimiter();
+    },
+    get service() {
+      return service();
+    },
+    async identify(headers) {
+      const principal = await verifier.verify(headers);
+      const binding = await bindings().get(principal.email);
+      const roles = (binding?.roles ?? []) as Role[];
+      const permissions = permissionsOf(roles);
+      return { email: principal.email.toLowerCase(), roles, team: binding?.team ?? null, via: principal.via, can: (p: string) => permissions.has(p as never) };
+    },
+    async close() {
+      await warehouse.close();
+      await publisher.close();
+      if ('close' in audit && typeof (audit as { close?: () => Promise<void> }).close === 'function') await (audit as unknown as { close(): Promise<void> }).close();
+      await firestore().terminate();
+    },
+  };
+  const bindings = lazy(() => new RoleBindings(firestore()));
+  const store = lazy(() => new InvestigationStore(firestore()));
+  const rateLimiter = lazy(() => new RateLimiter(firestore(), clock));
+  const service = lazy(
+    () =>
+      new InvestigationService({
+        store: store(),
+        publisher,
+        audit,
+        rateLimiter: rateLimiter(),
+        clock,
+        logger: logger.child({ component: 'investigations' }),
+        createPerMinute: config.limits.createPerMinute,
+        isKnownPrincipal: async (email) => ((await bindings().get(email))?.roles.length ?? 0) > 0,
+      }),
+  );
+  return runtime;
+}
+
+let current: Runtime | null = null;
+
+/** Used by the local stack (and tests) to hand functions the runtime it built. */
+export function setRuntime(runtime: Runtime | null): void {
+  current = runtime;
+}
+
+/** Each function's entry point: the runtime the stack provided, or one built from the environment. */
+export function getRuntime(): Runtime {
+  current ??= buildRuntime(loadConfig());
+  return current;
+}
