@@ -1,0 +1,107 @@
+import type { Firestore } from '@google-cloud/firestore';
+import { z } from 'zod';
+import { systemClock, type Clock } from '../platform/clock.js';
+import { ROLES, type Role } from './policy.js';
+
+/**
+ * Who holds which roles, in Firestore (`role_bindings/<lower-cased email>`). A principal without a
+ * binding, or with an empty one, has no role and therefore no permission.
+ */
+export const ROLE_BINDINGS_COLLECTION = 'role_bindings';
+const SEED_ACTOR = 'system:local-seed';
+
+const Email = z.string().trim().max(320).pipe(z.email()).transform((e) => e.toLowerCase());
+const Team = z.string().trim().min(1).max(64).regex(/^[a-z0-9_-]+$/);
+const Roles = z.array(z.enum(ROLES)).max(ROLES.length).transform((r) => [...new Set(r)]);
+
+export const RoleBindingInputSchema = z.strictObject({
+  email: Email,
+  roles: Roles,
+  team: Team.nullable().default(null),
+});
+export type RoleBindingInput = z.input<typeof RoleBindingInputSchema>;
+
+/** The stored document, validated whenever it is read back. */
+export const RoleBindingSchema = z.strictObject({
+  email: z.string(),
+  roles: z.array(z.enum(ROLES)),
+  team: z.string().nullable(),
+  updated_by: z.string(),
+  updated_at: z.string(),
+});
+export type RoleBinding = z.infer<typeof RoleBindingSchema>;
+
+/** Local mode's principals, one per role (two analysts on different teams to exercise restriction). */
+export const LOCAL_ROLE_BINDINGS: readonly { email: string; roles: Role[]; team: string | null }[] = [
+  { email: 'admin@example.com', roles: ['admin'], team: null },
+  { email: 'lead@example.com', roles: ['lead'], team: null },
+  { email: 'analyst@example.com', roles: ['analyst'], team: 'trust' },
+  { email: 'analyst2@example.com', roles: ['analyst'], team: 'fraud' },
+  { email: 'compliance@example.com', roles: ['compliance'], team: null },
+  { email: 'viewer@example.com', roles: ['viewer'], team: null },
+];
+
+const ALREADY_EXISTS = 6;
+
+export class RoleBindings {
+  private readonly clock: Clock;
+
+  constructor(
+    private readonly db: Firestore,
+    options: { clock?: Clock } = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  private doc(email: string) {
+    return this.db.collection(ROLE_BINDINGS_COLLECTION).doc(email.toLowerCase());
+  }
+
+  private parse(id: string, data: unknown): RoleBinding {
+    const parsed = RoleBindingSchema.safeParse(data);
+    // A damaged binding must not grant anything, and must not pass silently either.
+    if (!parsed.success) throw new Error(`Stored role binding "${ROLE_BINDINGS_COLLECTION}/${id}" is invalid: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
+    return parsed.data;
+  }
+
+  /** The binding for a principal, or null (no role). */
+  async get(email: string): Promise<RoleBinding | null> {
+    const key = email.trim().toLowerCase();
+    if (!key || key.includes('/')) return null;
+    const snap = await this.doc(key).get();
+    return snap.exists ? this.parse(snap.id, snap.data()) : null;
+  }
+
+  /** All bindings, ordered by email. The collection is small (one document per staff member). */
+  async list(): Promise<RoleBinding[]> {
+    const snap = await this.db.collection(ROLE_BINDINGS_COLLECTION).get();
+    return snap.docs.map((d) => this.parse(d.id, d.data())).sort((a, b) => (a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
+  }
+
+  /** Replaces a principal's roles and team. An empty role list keeps the record but grants nothing. */
+  async put(binding: RoleBindingInput, actor: string): Promise<RoleBinding> {
+    const input = RoleBindingInputSchema.parse(binding);
+    const stored: RoleBinding = { ...input, updated_by: actor, updated_at: this.clock.now().toISOString() };
+    await this.doc(input.email).set(stored);
+    return stored;
+  }
+
+  /**
+   * Writes each default only if that principal has no binding yet, with an atomic create, so a
+   * restart never undoes a change an admin made since.
+   */
+  async seedLocal(defaults: readonly RoleBindingInput[]): Promise<{ created: string[] }> {
+    const created: string[] = [];
+    for (const entry of defaults) {
+      const input = RoleBindingInputSchema.parse(entry);
+      const stored: RoleBinding = { ...input, updated_by: SEED_ACTOR, updated_at: this.clock.now().toISOString() };
+      try {
+        await this.doc(input.email).create(stored);
+        created.push(input.email);
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== ALREADY_EXISTS) throw error;
+      }
+    }
+    return { created };
+  }
+}

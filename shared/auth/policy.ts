@@ -1,0 +1,88 @@
+/**
+ * Who may do what: ONE table from roles to named permissions, deny by default. Handlers ask for a
+ * permission, never for a role, so changing who may do something is a change to this table only.
+ */
+export const ROLES = ['viewer', 'analyst', 'lead', 'compliance', 'admin', 'service'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const PERMISSIONS = [
+  'investigations.create',
+  'investigations.read',
+  'investigations.list',
+  'investigations.cancel',
+  'investigations.assign',
+  'investigations.close',
+  'investigations.reopen',
+  'investigations.comment',
+  'investigations.read_pii',
+  'investigations.read_all_restricted',
+  'audit.read',
+  'roles.read',
+  'roles.write',
+  'system.reconcile',
+  'system.health',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+const READ = ['investigations.read', 'investigations.list'] as const;
+const WORK = [...READ, 'investigations.create', 'investigations.comment', 'investigations.cancel'] as const;
+
+export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
+  /** Reads standard investigations, personal data masked. */
+  viewer: [...READ],
+  /** Works their own cases (cancel is limited to own/assigned ones by the service). */
+  analyst: [...WORK],
+  /** An analyst who also manages the queue and sees every restricted case and personal data. */
+  lead: [...WORK, 'investigations.assign', 'investigations.close', 'investigations.reopen', 'investigations.read_pii', 'investigations.read_all_restricted'],
+  /** Oversight: the audit trail, personal data in cases, and who holds which role (access reviews). */
+  compliance: [...READ, 'investigations.read_pii', 'audit.read', 'roles.read'],
+  /** Runs the platform and its role bindings, but is deliberately not a reader of case contents. */
+  admin: ['roles.read', 'roles.write', 'system.reconcile', 'system.health'],
+  /** Machine callers: submit work and drive the scheduled jobs. */
+  service: [...READ, 'investigations.create', 'system.reconcile', 'system.health'],
+};
+
+const isRole = (value: string): value is Role => (ROLES as readonly string[]).includes(value);
+
+/** Union of the roles' permissions; unknown role names grant nothing. */
+export function permissionsOf(roles: readonly string[]): ReadonlySet<Permission> {
+  const out = new Set<Permission>();
+  for (const role of roles) {
+    if (isRole(role)) for (const permission of ROLE_PERMISSIONS[role]) out.add(permission);
+  }
+  return out;
+}
+
+export function can(roles: readonly string[], permission: string): boolean {
+  return (permissionsOf(roles) as ReadonlySet<string>).has(permission);
+}
+
+export interface Viewer {
+  principal: string;
+  roles: readonly string[];
+  team: string | null;
+}
+
+export interface InvestigationAccess {
+  created_by: string;
+  assignee: string | null;
+  /** The creator's team when the investigation was opened. */
+  team: string | null;
+  sensitivity: 'standard' | 'restricted';
+}
+
+/**
+ * Whether an investigation exists at all for this caller. Restricted ones are visible only to
+ * their creator, their assignee, the creator's team and holders of read_all_restricted (leads).
+ */
+export function canSeeInvestigation(viewer: Viewer, inv: InvestigationAccess): boolean {
+  const permissions = permissionsOf(viewer.roles);
+  if (!permissions.has('investigations.read')) return false;
+  // Anything not explicitly standard is treated as restricted (deny by default).
+  if (inv.sensitivity === 'standard') return true;
+  if (permissions.has('investigations.read_all_restricted')) return true;
+  const me = viewer.principal.toLowerCase();
+  if (inv.created_by.toLowerCase() === me) return true;
+  if (inv.assignee !== null && inv.assignee.toLowerCase() === me) return true;
+  return viewer.team !== null && inv.team !== null && viewer.team === inv.team;
+}

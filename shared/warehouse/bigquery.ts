@@ -1,0 +1,230 @@
+import type { BigQuery, Job } from '@google-cloud/bigquery';
+import type { Logger } from '../platform/logger.js';
+import { TABLE_NAMES, type TableName } from './contract.js';
+import { WarehouseBudgetError, WarehouseQueryError, WarehouseUnavailableError } from './errors.js';
+import { DEFAULT_MAX_ROWS, WarehouseQuerySchema, type ParamValue, type Warehouse, type WarehouseQuery, type WarehouseResult } from './port.js';
+import { bindParams, parseTemplate, renderTemplate } from './sql.js';
+
+export interface BigQueryWarehouseOptions {
+  /** Project the query jobs run (and are billed) in. */
+  jobProject: string;
+  /** Project and dataset holding the contract tables (e.g. the analytics team's `dbt_marts`). */
+  dataProject: string;
+  dataset: string;
+  location: string;
+  logger: Logger;
+  /** Refuse a query whose dry-run estimate is larger, and cap billing at it (maximumBytesBilled). */
+  maxBytesPerQuery: number;
+  /** BigQuery cancels a job that runs longer (configuration.jobTimeoutMs). */
+  jobTimeoutMs: number;
+  /** Rows per results page. */
+  pageSize?: number;
+  /** Real table names where they differ from the contract's. */
+  tables?: Partial<Record<TableName, string>>;
+  /** Client overrides: another endpoint (tests, private service connect) or credentials. */
+  client?: { apiEndpoint?: string; authClient?: unknown; autoRetry?: boolean };
+}
+
+const PROJECT = /^[a-z][a-z0-9.:-]{4,61}[a-z0-9]$/;
+const DATASET = /^[A-Za-z0-9_]{1,1024}$/;
+const TABLE = /^[\p{L}\p{M}\p{N}\p{Pc}\p{Pd}\p{Zs}$]{1,1024}$/u;
+
+type QueryParameter = {
+  name: string;
+  parameterType: { type: string; arrayType?: { type: string } };
+  parameterValue: { value?: string; arrayValues?: { value: string }[] };
+};
+
+/**
+ * Query parameters in the REST shape (jobs.insert `queryParameters`). Built here rather than by the
+ * client's `params`/`types` helpers so that NULLs and empty arrays carry a type and the request
+ * contains nothing but documented fields.
+ */
+export function toQueryParameters(params: Record<string, ParamValue>): QueryParameter[] {
+  return Object.entries(params).map(([name, v]) => {
+    if (v === null) return { name, parameterType: { type: 'STRING' }, parameterValue: {} };
+    if (Array.isArray(v)) return { name, parameterType: { type: 'ARRAY', arrayType: { type: 'STRING' } }, parameterValue: { arrayValues: v.map((value) => ({ value })) } };
+    if (v instanceof Date) return { name, parameterType: { type: 'TIMESTAMP' }, parameterValue: { value: v.toISOString() } };
+    if (typeof v === 'number') return { name, parameterType: { type: Number.isInteger(v) ? 'INT64' : 'FLOAT64' }, parameterValue: { value: String(v) } };
+    if (typeof v === 'boolean') return { name, parameterType: { type: 'BOOL' }, parameterValue: { value: String(v) } };
+    return { name, parameterType: { type: 'STRING' }, parameterValue: { value: v } };
+  });
+}
+
+export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Warehouse {
+  if (!PROJECT.test(options.jobProject) || !PROJECT.test(options.dataProject)) throw new Error('BigQuery project ids are malformed');
+  if (!DATASET.test(options.dataset)) throw new Error('BigQuery dataset name is malformed');
+  const tableNames = Object.fromEntries(TABLE_NAMES.map((t) => [t, options.tables?.[t] ?? t])) as Record<TableName, string>;
+  for (const name of Object.values(tableNames)) if (!TABLE.test(name)) throw new Error('BigQuery table name is malformed');
+  const pageSize = options.pageSize ?? 5_000;
+
+  let client: Promise<BigQuery> | null = null;
+  const bigquery = () =>
+    (client ??= (async () => {
+      const { BigQuery } = await import('@google-cloud/bigquery');
+      return new BigQuery({
+        projectId: options.jobProject,
+        location: options.location,
+        ...(options.client?.apiEndpoint ? { apiEndpoint: options.client.apiEndpoint } : {}),
+        ...(options.client?.authClient ? { authClient: options.client.authClient as never } : {}),
+        ...(options.client?.autoRetry !== undefined ? { autoRetry: options.client.autoRetry } : {}),
+      });
+    })());
+
+  const spell = (name: TableName) => `\`${options.dataProject}.${options.dataset}.${tableNames[name]}\``;
+
+  return {
+    kind: 'bigquery',
+
+    async query<T = Record<string, unknown>>(input: WarehouseQuery): Promise<WarehouseResult<T>> {
+      const q = WarehouseQuerySchema.parse(input);
+      const maxRows = q.maxRows ?? DEFAULT_MAX_ROWS;
+      const parsed = parseTemplate(q.sql);
+      const params = bindParams(parsed, q.params);
+      const request = {
+        query: renderTemplate(parsed, { table: spell, param: (name) => '@' + name }),
+        useLegacySql: false,
+        parameterMode: 'NAMED',
+        queryParameters: toQueryParameters(params),
+        location: options.location,
+        labels: { tsi_query: q.label },
+      };
+      const bq = await bigquery();
+      const started = performance.now();
+      let estimatedBytes = 0;
+      try {
+        const [dry] = await bq.createQueryJob({ ...request, dryRun: true });
+        estimatedBytes = Number(dry.metadata?.statistics?.totalBytesProcessed ?? dry.metadata?.statistics?.query?.totalBytesProcessed ?? 0);
+        if (estimatedBytes > options.maxBytesPerQuery) throw new WarehouseBudgetError(q.label, estimatedBytes, options.maxBytesPerQuery);
+
+        const [job] = await bq.createQueryJob({
+          ...request,
+          maximumBytesBilled: String(options.maxBytesPerQuery),
+          jobTimeoutMs: options.jobTimeoutMs,
+          jobPrefix: `tsi_${q.label}_`,
+        });
+        const { rows, truncated, bytesProcessed } = await readResults(job, maxRows, pageSize, options.jobTimeoutMs);
+        const durationMs = Math.round(performance.now() - started);
+        options.logger.debug('warehouse query', { query: q.label, job_id: job.id, rows: rows.length, truncated, estimated_bytes: estimatedBytes, bytes_processed: bytesProcessed, duration_ms: durationMs });
+        return { rows: rows as T[], truncated, estimatedBytes, bytesProcessed, durationMs, jobId: job.id ?? null };
+      } catch (error) {
+        throw mapError(error, q.label, estimatedBytes, options);
+      }
+    },
+
+    async ping() {
+      const bq = await bigquery();
+      try {
+        await bq.createQueryJob({ query: 'SELECT 1', useLegacySql: false, dryRun: true, location: options.location });
+      } catch (error) {
+        throw mapError(error, 'ping', 0, options);
+      }
+    },
+
+    async close() {
+      client = null;
+    },
+  };
+}
+
+async function readResults(job: Job, maxRows: number, pageSize: number, jobTimeoutMs: number) {
+  const rows: Record<string, unknown>[] = [];
+  let pageToken: string | undefined;
+  let bytesProcessed: number | null = null;
+  let more = false;
+  // BigQuery itself cancels the job at jobTimeoutMs; this only guards against a wedged poll loop.
+  const deadline = performance.now() + jobTimeoutMs + 60_000;
+  for (;;) {
+    // skipParsing: rows come back in the REST shape and are decoded by schema below.
+    const [rawRows, , response] = (await job.getQueryResults({
+      autoPaginate: false,
+      skipParsing: true,
+      maxResults: Math.min(pageSize, maxRows + 1 - rows.length),
+      ...(pageToken ? { pageToken } : {}),
+    })) as unknown as [RawRow[] | undefined, unknown, RawQueryResponse];
+    if (response.jobComplete === false) {
+      if (performance.now() > deadline) {
+        await job.cancel().catch(() => undefined);
+        throw new WarehouseQueryError(job.id ?? 'query', 'the job did not finish in time');
+      }
+      continue;
+    }
+    if (response.totalBytesProcessed !== undefined) bytesProcessed = Number(response.totalBytesProcessed);
+    const fields = response.schema?.fields ?? [];
+    for (const raw of rawRows ?? []) rows.push(decodeRow(fields, raw));
+    pageToken = response.pageToken ?? undefined;
+    if (rows.length > maxRows || !pageToken) {
+      more = rows.length > maxRows || Boolean(pageToken);
+      break;
+    }
+  }
+  return { rows: rows.slice(0, maxRows), truncated: more, bytesProcessed };
+}
+
+interface SchemaField {
+  name: string;
+  type: string;
+  mode?: string;
+  fields?: SchemaField[];
+}
+type RawRow = { f: { v: unknown }[] };
+interface RawQueryResponse {
+  jobComplete?: boolean;
+  schema?: { fields?: SchemaField[] };
+  pageToken?: string | null;
+  totalBytesProcessed?: string;
+}
+
+/**
+ * Decodes the REST row format (`{f: [{v}]}`) by schema into the port's row shape. Done here, not
+ * by the client's parser, so both adapters share one documented mapping: INT64/NUMERIC → number,
+ * TIMESTAMP (int64 microseconds, as requested by the client) → ISO-8601 UTC with milliseconds,
+ * DATE/DATETIME/TIME → their canonical strings, BOOL → boolean, REPEATED → array, RECORD → object.
+ */
+export function decodeRow(fields: SchemaField[], raw: RawRow): Record<string, unknown> {
+  return Object.fromEntries(fields.map((field, i) => [field.name, decodeValue(field, raw.f[i]?.v ?? null)]));
+}
+
+function decodeValue(field: SchemaField, v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (field.mode === 'REPEATED') return (v as { v: unknown }[]).map((item) => decodeValue({ ...field, mode: 'NULLABLE' }, item.v));
+  switch (field.type) {
+    case 'RECORD':
+    case 'STRUCT':
+      return decodeRow(field.fields ?? [], v as RawRow);
+    case 'INTEGER':
+    case 'INT64':
+    case 'FLOAT':
+    case 'FLOAT64':
+    case 'NUMERIC':
+    case 'BIGNUMERIC':
+      return Number(v);
+    case 'BOOLEAN':
+    case 'BOOL':
+      return String(v).toLowerCase() === 'true';
+    case 'TIMESTAMP':
+      return timestampToIso(String(v));
+    default:
+      return String(v);
+  }
+}
+
+/** BigQuery sends TIMESTAMP as int64 microseconds (useInt64Timestamp), float seconds, or ISO text. */
+export function timestampToIso(value: string): string {
+  if (/^-?\d+$/.test(value)) return new Date(Number(BigInt(value) / 1000n)).toISOString();
+  if (/^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(value)) return new Date(Math.round(Number(value) * 1000)).toISOString();
+  return new Date(value.replace(/(\.\d{3})\d+/, '$1')).toISOString();
+}
+
+function mapError(error: unknown, label: string, estimatedBytes: number, options: BigQueryWarehouseOptions): Error {
+  if (error instanceof WarehouseBudgetError || error instanceof WarehouseQueryError) return error;
+  const e = error as { code?: number | string; errors?: { reason?: string }[]; response?: { status?: { errorResult?: { reason?: string } } } };
+  const reason = e.errors?.[0]?.reason ?? e.response?.status?.errorResult?.reason;
+  options.logger.error('BigQuery request failed', error, { query: label, reason, code: e.code });
+  if (reason === 'bytesBilledLimitExceeded') return new WarehouseBudgetError(label, estimatedBytes, options.maxBytesPerQuery);
+  if (reason && ['invalidQuery', 'invalid', 'notFound', 'accessDenied', 'jobTimeout', 'timeout', 'stopped', 'duplicate'].includes(reason)) {
+    return new WarehouseQueryError(label, `BigQuery reported "${reason}"`);
+  }
+  if (typeof e.code === 'number' && e.code >= 400 && e.code < 500 && e.code !== 429) return new WarehouseQueryError(label, `BigQuery returned HTTP ${e.code}`);
+  return new WarehouseUnavailableError('BigQuery is unreachable or overloaded; the query can be retried.');
+}

@@ -1,0 +1,36 @@
+import { AppError } from '../platform/errors.js';
+
+/**
+ * Warehouse failures. `detail` is always safe to show (no SQL text, no parameter values, no engine
+ * message, which can echo data); the engine's own message goes to the redacting logger only.
+ */
+export class WarehouseQueryError extends AppError {
+  constructor(label: string, reason: string) {
+    super('warehouse-query-failed', 502, 'Warehouse query failed', `Query "${label}" failed: ${reason}.`, { query: label });
+  }
+}
+
+export class WarehouseBudgetError extends AppError {
+  constructor(label: string, estimatedBytes: number, budgetBytes: number) {
+    super(
+      'warehouse-budget-exceeded',
+      422,
+      'Warehouse query over budget',
+      `Query "${label}" would read about ${estimatedBytes} bytes, over the per-query budget of ${budgetBytes} bytes.`,
+      { query: label, estimated_bytes: estimatedBytes, budget_bytes: budgetBytes },
+    );
+  }
+}
+
+export class WarehouseUnavailableError extends AppError {
+  constructor(detail: string) {
+    super('warehouse-unavailable', 503, 'Warehouse unavailable', detail, {}, { 'Retry-After': '30' });
+  }
+}
+
+/** A template that breaks the SQL subset rules: a programming error, caught before any engine sees it. */
+export class SqlTemplateError extends AppError {
+  constructor(detail: string) {
+    super('warehouse-template-invalid', 500, 'Invalid query template', detail);
+  }
+}
