@@ -40,7 +40,7 @@ export const StepSchema = z.looseObject({
 export type Step = z.infer<typeof StepSchema>;
 
 const EvidenceSchema = z.looseObject({
-  step: z.number().int().optional(),
+  step: z.string().optional(),
   sql_hash: text,
   row_keys: z.array(z.unknown()).nullable().optional(),
 });

@@ -4,7 +4,7 @@ import { reconcile } from '../../shared/investigations/reconciler.js';
 import { getRuntime } from '../../shared/runtime/index.js';
 
 /** Scheduled (Cloud Scheduler → Pub/Sub) safety net for stuck work and unpublished events. */
-functions.cloudEvent('reconciler', async (cloudEvent) => {
+functions.cloudEvent('reconciler', async (cloudEvent: functions.CloudEvent<unknown>) => {
   const rt = getRuntime();
   const log = rt.logger.child({ component: 'reconciler' });
   try {

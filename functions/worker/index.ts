@@ -8,7 +8,7 @@ import { getRuntime } from '../../shared/runtime/index.js';
  * Investigation worker (Pub/Sub via Eventarc). Malformed events are logged and acknowledged
  * (retrying cannot fix them); an unexpected failure throws so the delivery is retried.
  */
-functions.cloudEvent('worker', async (cloudEvent) => {
+functions.cloudEvent('worker', async (cloudEvent: functions.CloudEvent<unknown>) => {
   const rt = getRuntime();
   const log = rt.logger.child({ component: 'worker' });
   let event;

@@ -1,10 +1,9 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { FindingSchema, RecommendedActionSchema, RiskAssessmentSchema, StepRecordSchema } from '../agent/model.js';
+import { FindingSchema, RecommendedActionSchema, RiskAssessmentSchema, StepRecordSchema, SUBJECT_TYPES, type SubjectType } from '../agent/model.js';
 import { STATUSES } from './state-machine.js';
 
-export const SUBJECT_TYPES = ['email', 'user_id', 'voice_id', 'ip', 'card_fingerprint'] as const;
-export type SubjectType = (typeof SUBJECT_TYPES)[number];
+export { SUBJECT_TYPES, type SubjectType };
 /** Subject types whose values are personal data (warehouse contract: PII columns). */
 export const PII_SUBJECT_TYPES: readonly SubjectType[] = ['email', 'ip', 'card_fingerprint'];
 

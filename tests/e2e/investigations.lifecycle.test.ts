@@ -9,9 +9,11 @@ let admin: string;
 
 beforeAll(async () => {
   stack = await startTestStack();
-  [analyst, analyst2, lead, viewer, admin] = await Promise.all(
-    ['analyst@example.com', 'analyst2@example.com', 'lead@example.com', 'viewer@example.com', 'admin@example.com'].map((e) => stack.token(e)),
-  );
+  analyst = await stack.token('analyst@example.com');
+  analyst2 = await stack.token('analyst2@example.com');
+  lead = await stack.token('lead@example.com');
+  viewer = await stack.token('viewer@example.com');
+  admin = await stack.token('admin@example.com');
 });
 afterAll(async () => {
   await stack.destroy();
