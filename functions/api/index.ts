@@ -28,5 +28,11 @@ export function buildApi(rt: Runtime) {
   });
 }
 
-let handler: ReturnType<typeof buildApi> | null = null;
-functions.http('api', (req, res) => (handler ??= buildApi(getRuntime()))(req, res));
+// Built on first request (cold start stays light) and rebuilt if the runtime is replaced, as the
+// local stack does when it restarts inside one process.
+let built: { rt: Runtime; handle: ReturnType<typeof buildApi> } | null = null;
+functions.http('api', (req, res) => {
+  const rt = getRuntime();
+  if (built?.rt !== rt) built = { rt, handle: buildApi(rt) };
+  return built.handle(req, res);
+});

@@ -193,7 +193,24 @@ const SAFE_REQUEST_ID = /^[\w.-]{8,64}$/;
 /** Builds a functions-framework HTTP handler from a route table. */
 export function createHttpHandler(routes: Route[], deps: HttpDeps): (req: Request, res: Response) => Promise<void> {
   const compiled = routes.map(compile);
+  const handle = handleRequest(compiled, deps);
+  // Safety net: nothing escapes to the framework's crash handler (which would answer with text).
   return async (req, res) => {
+    try {
+      await handle(req, res);
+    } catch (error) {
+      deps.logger.error('request handling failed', error);
+      if (!res.headersSent) {
+        const { problem } = toProblem(error);
+        res.status(500).setHeader('Content-Type', 'application/problem+json');
+        res.end(JSON.stringify(problem));
+      }
+    }
+  };
+}
+
+function handleRequest(compiled: CompiledRoute[], deps: HttpDeps) {
+  return async (req: Request, res: Response): Promise<void> => {
     const started = process.hrtime.bigint();
     const incomingId = req.headers['x-request-id'];
     const requestId = typeof incomingId === 'string' && SAFE_REQUEST_ID.test(incomingId) ? incomingId : randomUUID();

@@ -4,16 +4,19 @@ import { systemClock, type Clock } from '../platform/clock.js';
 import { Logger, rootLogger } from '../platform/logger.js';
 import { DocumentLog } from './emulator/document-log.js';
 import { DocumentStore } from './emulator/document-store.js';
-import { ListenMirror, loadPackageParts, runPackageListen } from './emulator/package-internals.js';
+import { ListenHub } from './emulator/listen.js';
+import { tsToProto } from './emulator/proto.js';
+import { loadServiceDefinition } from './emulator/protocol.js';
 import { FirestoreService } from './emulator/service.js';
 import { TransactionRegistry } from './emulator/transactions.js';
 
 /**
  * The local stand-in for Firestore: an in-process gRPC server that the real
  * `@google-cloud/firestore` client talks to (see firestore.ts), persisted under
- * `<dataDir>/firestore/`. Built on `@firestore-emulator/server`'s protocol layer, with our own
- * document store so that transactions are isolated, preconditions enforced, commits atomic and
- * durable. Why and what is supported: docs/decisions/0002-local-firestore-emulator.md.
+ * `<dataDir>/firestore/`. Uses the protocol layer of `@firestore-emulator/server`
+ * (`@firestore-emulator/proto`) with our own store, so that transactions are isolated,
+ * preconditions enforced, commits atomic and durable, and writes and queries behave as in
+ * Firestore. Why, and what is supported: docs/decisions/0002-local-firestore-emulator.md.
  */
 const optionsSchema = z.object({
   dataDir: z.string().min(1),
@@ -56,13 +59,13 @@ export class LocalFirestoreServer {
   async start(port = 0): Promise<{ host: string; port: number }> {
     if (this.running) throw new Error('LocalFirestoreServer is already started.');
     portSchema.parse(port);
-    const parts = loadPackageParts();
+    const definition = loadServiceDefinition();
     const log = new DocumentLog(this.opts.dataDir, this.logger, this.opts.syncEveryCommit);
     const loaded = log.open();
     try {
       const store = new DocumentStore();
       for (const doc of loaded.docs.values()) store.put(doc);
-      const mirror = new ListenMirror(parts.mirror, this.logger);
+      const listeners = new ListenHub(store, () => tsToProto(service.readTime()), this.logger);
       const service: FirestoreService = new FirestoreService({
         store,
         transactions: new TransactionRegistry(this.clock, this.opts.transactionTimeoutMs),
@@ -71,15 +74,12 @@ export class LocalFirestoreServer {
         logger: this.logger,
         lastSeq: loaded.lastSeq,
         lastCommitMs: loaded.lastCommitMs,
-        onApply: (changes, previous) => mirror.apply(changes, previous),
-        listen: (call) => {
-          mirror.activate(store.all());
-          runPackageListen(parts.listen, call, this.logger);
-        },
+        listen: (call) => listeners.serve(call),
+        onApplied: (names) => listeners.notify(names),
         afterCommit: () => this.maybeCompact(),
       });
       const grpc = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': -1 });
-      grpc.addService(parts.definition, service.handlers());
+      grpc.addService(definition, service.handlers());
       const bound = await new Promise<number>((resolve, reject) =>
         grpc.bindAsync(`${HOST}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
       );

@@ -103,7 +103,7 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
           jobTimeoutMs: options.jobTimeoutMs,
           jobPrefix: `tsi_${q.label}_`,
         });
-        const { rows, truncated, bytesProcessed } = await readResults(job, maxRows, pageSize, options.jobTimeoutMs);
+        const { rows, truncated, bytesProcessed } = await readResults(job, q.label, maxRows, pageSize, options.jobTimeoutMs);
         const durationMs = Math.round(performance.now() - started);
         options.logger.debug('warehouse query', { query: q.label, job_id: job.id, rows: rows.length, truncated, estimated_bytes: estimatedBytes, bytes_processed: bytesProcessed, duration_ms: durationMs });
         return { rows: rows as T[], truncated, estimatedBytes, bytesProcessed, durationMs, jobId: job.id ?? null };
@@ -127,7 +127,7 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
   };
 }
 
-async function readResults(job: Job, maxRows: number, pageSize: number, jobTimeoutMs: number) {
+async function readResults(job: Job, label: string, maxRows: number, pageSize: number, jobTimeoutMs: number) {
   const rows: Record<string, unknown>[] = [];
   let pageToken: string | undefined;
   let bytesProcessed: number | null = null;
@@ -135,23 +135,21 @@ async function readResults(job: Job, maxRows: number, pageSize: number, jobTimeo
   // BigQuery itself cancels the job at jobTimeoutMs; this only guards against a wedged poll loop.
   const deadline = performance.now() + jobTimeoutMs + 60_000;
   for (;;) {
-    // skipParsing: rows come back in the REST shape and are decoded by schema below.
-    const [rawRows, , response] = (await job.getQueryResults({
+    const [parsedRows, , response] = (await job.getQueryResults({
       autoPaginate: false,
-      skipParsing: true,
       maxResults: Math.min(pageSize, maxRows + 1 - rows.length),
       ...(pageToken ? { pageToken } : {}),
-    })) as unknown as [RawRow[] | undefined, unknown, RawQueryResponse];
+    })) as unknown as [Record<string, unknown>[] | undefined, unknown, RawQueryResponse];
     if (response.jobComplete === false) {
       if (performance.now() > deadline) {
         await job.cancel().catch(() => undefined);
-        throw new WarehouseQueryError(job.id ?? 'query', 'the job did not finish in time');
+        throw new WarehouseQueryError(label, 'the job did not finish in time');
       }
       continue;
     }
     if (response.totalBytesProcessed !== undefined) bytesProcessed = Number(response.totalBytesProcessed);
     const fields = response.schema?.fields ?? [];
-    for (const raw of rawRows ?? []) rows.push(decodeRow(fields, raw));
+    for (const row of parsedRows ?? []) rows.push(normaliseRow(fields, row));
     pageToken = response.pageToken ?? undefined;
     if (rows.length > maxRows || !pageToken) {
       more = rows.length > maxRows || Boolean(pageToken);
@@ -167,7 +165,6 @@ interface SchemaField {
   mode?: string;
   fields?: SchemaField[];
 }
-type RawRow = { f: { v: unknown }[] };
 interface RawQueryResponse {
   jobComplete?: boolean;
   schema?: { fields?: SchemaField[] };
@@ -176,36 +173,37 @@ interface RawQueryResponse {
 }
 
 /**
- * Decodes the REST row format (`{f: [{v}]}`) by schema into the port's row shape. Done here, not
- * by the client's parser, so both adapters share one documented mapping: INT64/NUMERIC → number,
- * TIMESTAMP (int64 microseconds, as requested by the client) → ISO-8601 UTC with milliseconds,
- * DATE/DATETIME/TIME → their canonical strings, BOOL → boolean, REPEATED → array, RECORD → object.
+ * The client's parsed rows → the port's row shape, by schema, matching the DuckDB adapter:
+ * INT64/NUMERIC/BIGNUMERIC → number (the client gives Big for NUMERIC), TIMESTAMP → ISO-8601 UTC
+ * with milliseconds (the client gives BigQueryTimestamp), DATE/DATETIME/TIME → their canonical
+ * strings, REPEATED → array, RECORD → object.
  */
-export function decodeRow(fields: SchemaField[], raw: RawRow): Record<string, unknown> {
-  return Object.fromEntries(fields.map((field, i) => [field.name, decodeValue(field, raw.f[i]?.v ?? null)]));
+export function normaliseRow(fields: SchemaField[], row: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(fields.map((field) => [field.name, normaliseValue(field, row[field.name])]));
 }
 
-function decodeValue(field: SchemaField, v: unknown): unknown {
+function normaliseValue(field: SchemaField, v: unknown): unknown {
   if (v === null || v === undefined) return null;
-  if (field.mode === 'REPEATED') return (v as { v: unknown }[]).map((item) => decodeValue({ ...field, mode: 'NULLABLE' }, item.v));
+  if (field.mode === 'REPEATED') return (v as unknown[]).map((item) => normaliseValue({ ...field, mode: 'NULLABLE' }, item));
+  const wrapped = typeof v === 'object' && v !== null && 'value' in v ? (v as { value: unknown }).value : v;
   switch (field.type) {
     case 'RECORD':
     case 'STRUCT':
-      return decodeRow(field.fields ?? [], v as RawRow);
+      return normaliseRow(field.fields ?? [], v as Record<string, unknown>);
     case 'INTEGER':
     case 'INT64':
     case 'FLOAT':
     case 'FLOAT64':
     case 'NUMERIC':
     case 'BIGNUMERIC':
-      return Number(v);
+      return Number(String(wrapped));
     case 'BOOLEAN':
     case 'BOOL':
-      return String(v).toLowerCase() === 'true';
+      return typeof v === 'boolean' ? v : String(v).toLowerCase() === 'true';
     case 'TIMESTAMP':
-      return timestampToIso(String(v));
+      return timestampToIso(String(wrapped));
     default:
-      return String(v);
+      return String(wrapped);
   }
 }
 

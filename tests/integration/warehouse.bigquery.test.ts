@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -14,8 +14,7 @@ import { createDuckDbWarehouse } from '../../shared/warehouse/duckdb.js';
 import { WarehouseBudgetError, WarehouseQueryError, WarehouseUnavailableError } from '../../shared/warehouse/errors.js';
 import type { GroundTruth } from '../../shared/warehouse/generator.js';
 import { ensureLocalWarehouse, localWarehousePaths } from '../../shared/warehouse/index.js';
-import type { Warehouse } from '../../shared/warehouse/port.js';
-import { readFileSync } from 'node:fs';
+import type { Warehouse, WarehouseQuery } from '../../shared/warehouse/port.js';
 
 /**
  * The BigQuery adapter through the real @google-cloud/bigquery client, pointed (apiEndpoint) at a
@@ -305,6 +304,8 @@ describe('BigQuery adapter requests', () => {
     expect(get!.query.get('location')).toBe('EU');
     expect(get!.query.get('formatOptions.useInt64Timestamp')).toBe('true');
     expect(Number(get!.query.get('maxResults'))).toBeGreaterThan(0);
+    // Only documented jobs.getQueryResults parameters (prettyPrint is a standard API parameter).
+    expect([...get!.query.keys()].sort()).toEqual(['formatOptions.useInt64Timestamp', 'location', 'maxResults', 'prettyPrint']);
   });
 
   it('refuses a query whose dry-run estimate is over budget, without running it', async () => {
@@ -361,7 +362,7 @@ describe('BigQuery adapter requests', () => {
 
 describe('the same rows and the same investigation through both adapters', () => {
   it('returns identical row shapes for timestamps, dates, integers, decimals, booleans and nulls', async () => {
-    const queries = [
+    const queries: WarehouseQuery[] = [
       {
         label: 'users_typed',
         sql: `SELECT user_id, created_at, CAST(created_at AS DATE) AS created_day, identity_verified, country

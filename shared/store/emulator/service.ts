@@ -36,12 +36,12 @@ import {
 import { aggregate, type QuerySpec } from './query.js';
 import { RpcError, Status } from './rpc-error.js';
 import { recordRead, validateReadSet, type Transaction, type TransactionRegistry } from './transactions.js';
-import { tsFromMillis, type StoredDoc } from './values.js';
+import { tsFromMillis, type StoredDoc, type Ts } from './values.js';
 
 /**
  * The Firestore v1 gRPC methods the app's client uses, implemented over DocumentStore with
  * transactions, preconditions, atomic commits and the write-ahead log. Methods not listed in
- * `handlers()` answer UNIMPLEMENTED (grpc-js default). Listen is delegated to the package.
+ * `handlers()` answer UNIMPLEMENTED (grpc-js default).
  */
 export interface ServiceDeps {
   store: DocumentStore;
@@ -51,8 +51,8 @@ export interface ServiceDeps {
   logger: Logger;
   lastSeq: number;
   lastCommitMs: number;
-  /** Called with each applied change set (before it is visible) — feeds the Listen mirror. */
-  onApply?: (changes: ReadonlyMap<string, StoredDoc | undefined>, previous: (name: string) => StoredDoc | undefined) => void;
+  /** Called with the names of the documents a commit changed, once the change is visible. */
+  onApplied?: (names: Iterable<string>) => void;
   listen?: (call: ServerDuplexStream<ListenRequest, ListenResponse>) => void;
   /** Called after every Commit call has been answered (housekeeping such as compaction). */
   afterCommit?: () => void;
@@ -91,6 +91,11 @@ export class FirestoreService {
     const listen = this.deps.listen;
     if (listen) h.Listen = (call: ServerDuplexStream<ListenRequest, ListenResponse>) => listen(call);
     return h;
+  }
+
+  /** Never before the last commit, so a snapshot's read time covers every write it shows. */
+  readTime(): Ts {
+    return tsFromMillis(Math.max(this.deps.clock.now().getTime(), this.lastCommitMs));
   }
 
   // --- reads ----------------------------------------------------------------------------------
@@ -151,7 +156,7 @@ export class FirestoreService {
     read: (tx: Transaction | undefined, readTime: ReturnType<typeof tsToProto>) => T[],
     txMessage: (id: Uint8Array) => T,
   ): T[] {
-    const readTime = tsToProto(tsFromMillis(Math.max(this.deps.clock.now().getTime(), this.lastCommitMs)));
+    const readTime = tsToProto(this.readTime());
     if (selector === 'transaction') return read(this.deps.transactions.get(req.transaction), readTime);
     if (selector !== 'new_transaction') return read(undefined, readTime);
     const tx = this.deps.transactions.begin(isReadOnly(req.new_transaction));
@@ -195,8 +200,8 @@ export class FirestoreService {
         throw new RpcError(Status.UNAVAILABLE, 'The local Firestore emulator could not persist the commit; nothing was written.');
       }
       this.lastSeq++;
-      this.deps.onApply?.(changes, (name) => store.get(name));
       store.apply(changes);
+      this.deps.onApplied?.(changes.keys());
     }
     return new CommitResponse({
       commit_time: tsToProto(commitTime),
