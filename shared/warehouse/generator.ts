@@ -796,12 +796,9 @@ export function writeCsvFolder(dir: string, tables: GeneratedTables): void {
     try {
       let buffer = columns.map((c) => c.name).join(',') + '\n';
       for (const row of tables[table]) {
-        let line = '';
-        for (let i = 0; i < columns.length; i++) {
-          const c = columns[i]!;
-          line += (i ? ',' : '') + c.format(row[c.name]);
-        }
-        buffer += line + '\n';
+        const cells = new Array<string>(columns.length);
+        for (let i = 0; i < columns.length; i++) cells[i] = columns[i]!.format(row[columns[i]!.name]);
+        buffer += cells.join(',') + '\n';
         if (buffer.length > 1 << 20) {
           writeSync(fd, buffer);
           buffer = '';

@@ -23,8 +23,6 @@ function cyrb128(text: string): [number, number, number, number] {
   return [h1 >>> 0, h2 >>> 0, h3 >>> 0, h4 >>> 0];
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
 export class Prng {
   private a: number;
   private b: number;
@@ -98,11 +96,10 @@ export class Prng {
   }
 
   hex(length: number): string {
-    let out = '';
-    while (out.length < length) {
-      const x = this.uint32();
-      out += HEX[x >>> 24]! + HEX[(x >>> 16) & 255]! + HEX[(x >>> 8) & 255]! + HEX[x & 255]!;
-    }
+    // One flat string from one buffer: generated rows hold hundreds of thousands of these.
+    const bytes = Buffer.allocUnsafe(Math.ceil(length / 8) * 4);
+    for (let i = 0; i < bytes.length; i += 4) bytes.writeUInt32BE(this.uint32(), i);
+    const out = bytes.toString('hex');
     return out.length === length ? out : out.slice(0, length);
   }
 

@@ -26,7 +26,7 @@ async function deliver(event: ReturnType<typeof makeEvent>): Promise<number> {
 
 it('runs an investigation once when its event is delivered several times at once', async () => {
   stack.bus.pause('investigation-worker');
-  const created = await stack.call('POST', '/v1/investigations', { token: analyst, body: { subject: { type: 'email', value: 'fraud.ring@example.com' } } });
+  const created = await stack.call('POST', '/v1/investigations', { token: analyst, body: { subject: { type: 'email', value: 'ring.member@example.com' } } });
   const id = created.body.id;
   const event = makeEvent(EventTypes.investigationRequested, id, { investigation_id: id }, new Date());
   const statuses = await Promise.all([deliver(event), deliver(event), deliver(event)]);
