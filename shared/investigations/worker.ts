@@ -2,6 +2,7 @@ import { runInvestigation } from '../agent/run.js';
 import type { StepRecord } from '../agent/model.js';
 import type { PlatformEvent } from '../events/model.js';
 import type { Clock } from '../platform/clock.js';
+import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
 import type { Warehouse } from '../warehouse/port.js';
@@ -79,7 +80,7 @@ export async function runRequested(investigationId: string, event: PlatformEvent
   } catch (error) {
     if (error instanceof life.LeaseLostError) return settleLost(investigationId, deps, log);
     log.error('investigation run failed', error);
-    const reason = error instanceof Error && error.name === 'AppError' ? error.message : 'The warehouse query failed; see logs for the request.';
+    const reason = error instanceof AppError ? (error.detail ?? error.title) : 'The investigation run failed unexpectedly; the worker logged the cause.';
     try {
       let failed: PlatformEvent[] = [];
       await deps.store.mutate(investigationId, (current) => {

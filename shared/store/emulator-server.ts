@@ -38,6 +38,7 @@ const SHUTDOWN_GRACE_MS = 2000;
 interface Running {
   grpc: Server;
   service: FirestoreService;
+  listeners: ListenHub;
   store: DocumentStore;
   log: DocumentLog;
   port: number;
@@ -83,7 +84,7 @@ export class LocalFirestoreServer {
       const bound = await new Promise<number>((resolve, reject) =>
         grpc.bindAsync(`${HOST}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
       );
-      this.running = { grpc, service, store, log, port: bound };
+      this.running = { grpc, service, listeners, store, log, port: bound };
       this.logger.info('local firestore started', { port: bound, documents: store.size, wal_records: log.walRecords });
       return { host: HOST, port: bound };
     } catch (err) {
@@ -105,8 +106,8 @@ export class LocalFirestoreServer {
     const r = this.running;
     if (!r) return;
     this.running = undefined;
+    r.listeners.closeAll();
     await new Promise<void>((resolve) => {
-      // Open Listen streams never finish on their own.
       const timer = setTimeout(() => {
         r.grpc.forceShutdown();
         resolve();

@@ -59,8 +59,8 @@ function investigation(over: Partial<Investigation> = {}): Investigation {
         confidence: 0.82,
         escalate: true,
         evidence: [
-          { step: 2, sql_hash: 'h2', params: {}, row_keys: ['r1', 'r2', 'r3'] },
-          { step: 2, sql_hash: 'h2', params: {}, row_keys: ['r4'] },
+          { step: 'usage_timeline', sql_hash: 'h2', params: {}, row_keys: ['r1', 'r2', 'r3'] },
+          { step: 'usage_timeline', sql_hash: 'h2', params: {}, row_keys: ['r4'] },
         ],
       },
     ],

@@ -71,12 +71,13 @@ export class DocumentLog {
 
   /** Locks the directory and loads snapshot + log. The log is then open for appends. */
   open(): LoadedState {
-    fs.mkdirSync(this.dir, { recursive: true });
+    // The documents hold investigation state: readable by the owner only.
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     this.lock();
     try {
       const state = this.readSnapshot();
       this.replayWal(state);
-      this.walFd = fs.openSync(this.walPath, 'a');
+      this.walFd = fs.openSync(this.walPath, 'a', 0o600);
       return state;
     } catch (err) {
       this.unlock();
@@ -89,8 +90,7 @@ export class DocumentLog {
     if (this.walFd === undefined) throw new Error('The document log is not open.');
     const bytes = frame(json({ v: FORMAT, seq: record.seq, commitMs: record.commitMs, put: record.puts.map(encodeDoc), del: record.deletes }));
     try {
-      let written = 0;
-      while (written < bytes.length) written += fs.writeSync(this.walFd, bytes, written, bytes.length - written);
+      writeAll(this.walFd, bytes);
       if (this.syncEveryCommit) fs.fdatasyncSync(this.walFd);
     } catch (err) {
       // Cut the partial record off so later appends do not land behind garbage.
@@ -117,10 +117,10 @@ export class DocumentLog {
     }
     const meta = json({ format: FORMAT, seq: lastSeq, lastCommitMs, documents: count });
     const tmp = `${this.snapshotPath}.tmp`;
-    const fd = fs.openSync(tmp, 'w');
+    const fd = fs.openSync(tmp, 'w', 0o600);
     try {
-      fs.writeSync(fd, frame(meta));
-      for (const f of frames) fs.writeSync(fd, f);
+      writeAll(fd, frame(meta));
+      for (const f of frames) writeAll(fd, f);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -204,7 +204,7 @@ export class DocumentLog {
     if (openInThisProcess.has(this.dir)) throw new ConfigError(`The local Firestore data directory ${this.dir} is already open in this process.`);
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        fs.writeFileSync(this.lockPath, String(process.pid), { flag: 'wx' });
+        fs.writeFileSync(this.lockPath, String(process.pid), { flag: 'wx', mode: 0o600 });
         openInThisProcess.add(this.dir);
         return;
       } catch (err) {
@@ -237,6 +237,11 @@ export class DocumentLog {
       // Some platforms cannot fsync a directory; the rename is still atomic there.
     }
   }
+}
+
+function writeAll(fd: number, bytes: Buffer): void {
+  let written = 0;
+  while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written);
 }
 
 function isAlive(pid: number): boolean {

@@ -35,6 +35,7 @@ const parentOf = (name: string): string => name.slice(0, name.lastIndexOf('/'));
 
 export class ListenHub {
   private readonly targets = new Set<Target>();
+  private readonly calls = new Set<Call>();
 
   constructor(
     private readonly store: DocumentStore,
@@ -45,9 +46,11 @@ export class ListenHub {
   /** Serves one Listen stream until the client closes it. */
   serve(call: Call): void {
     const own = new Map<number, Target>();
+    this.calls.add(call);
     const drop = () => {
       for (const t of own.values()) this.targets.delete(t);
       own.clear();
+      this.calls.delete(call);
     };
     call.on('data', (req: ListenRequest) => {
       if (req.has_add_target) this.add(call, req.add_target, own);
@@ -64,6 +67,13 @@ export class ListenHub {
     });
     call.on('cancelled', drop);
     call.on('close', drop);
+  }
+
+  /** Ends every open stream (server shutdown); clients reconnect or report the outage. */
+  closeAll(): void {
+    for (const call of this.calls) call.end();
+    this.calls.clear();
+    this.targets.clear();
   }
 
   /** After a commit is applied: resend every target whose result may have changed and did. */

@@ -19,15 +19,13 @@ import { NullValue } from '@firestore-emulator/proto/dist/google/protobuf/struct
 import { LatLng } from '@firestore-emulator/proto/dist/google/type/latlng.js';
 import { parseFieldPath, projectFields, type FieldPath } from './field-path.js';
 import type { Aggregation, FieldOp, Filter, QuerySpec, UnaryOp } from './query.js';
-import { RpcError, Status } from './rpc-error.js';
+import { RpcError, Status, unsupported } from './rpc-error.js';
 import type { FsFields, FsValue, StoredDoc, Ts } from './values.js';
 import type { Precondition as PreconditionSpec, Transform, WriteOp } from './writes.js';
 
 export { Document, Write };
 
 const invalid = (msg: string): RpcError => new RpcError(Status.INVALID_ARGUMENT, msg);
-const unsupported = (what: string): RpcError =>
-  new RpcError(Status.UNIMPLEMENTED, `The local Firestore emulator does not support ${what} (see docs/decisions/0002-local-firestore-emulator.md).`);
 
 // --- values -------------------------------------------------------------------------------
 

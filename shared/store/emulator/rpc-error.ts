@@ -25,3 +25,7 @@ export class RpcError extends Error {
     super(details);
   }
 }
+
+/** A Firestore feature the local emulator deliberately does not implement. */
+export const unsupported = (what: string): RpcError =>
+  new RpcError(Status.UNIMPLEMENTED, `The local Firestore emulator does not support ${what} (see docs/decisions/0002-local-firestore-emulator.md).`);

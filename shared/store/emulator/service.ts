@@ -34,7 +34,7 @@ import {
   writeFromProto,
 } from './proto.js';
 import { aggregate, type QuerySpec } from './query.js';
-import { RpcError, Status } from './rpc-error.js';
+import { RpcError, Status, unsupported } from './rpc-error.js';
 import { recordRead, validateReadSet, type Transaction, type TransactionRegistry } from './transactions.js';
 import { tsFromMillis, type StoredDoc, type Ts } from './values.js';
 
@@ -245,5 +245,3 @@ export class FirestoreService {
 }
 
 const isReadOnly = (options: TransactionOptions | undefined): boolean => options?.mode === 'read_only';
-const unsupported = (what: string): RpcError =>
-  new RpcError(Status.UNIMPLEMENTED, `The local Firestore emulator does not support ${what} (see docs/decisions/0002-local-firestore-emulator.md).`);
