@@ -85,11 +85,12 @@ export async function startStack(env: NodeJS.ProcessEnv = process.env, logger: L
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      // Deliveries in flight still need the gateway, so the bus stops first.
+      await bus.close();
       await new Promise<void>((resolve) => {
         gateway.close(() => resolve());
         gateway.closeIdleConnections();
       });
-      await bus.close();
       await runtime.close();
       setRuntime(null);
       await emulator.stop();

@@ -37,6 +37,7 @@ export class LocalEventBus implements EventPublisher {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly paused = new Map<string, (() => void)[]>();
   private closed = false;
+  private readonly stopRetries = new AbortController();
   readonly stats = { published: 0, delivered: 0, retried: 0, deadLettered: 0 };
 
   constructor(private readonly opts: LocalBusOptions) {}
@@ -74,8 +75,14 @@ export class LocalEventBus implements EventPublisher {
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
   }
 
+  /**
+   * Stops delivering: attempts already in flight finish, nothing new starts and pending retries
+   * are abandoned. Their investigations stay queued, and the reconciler asks for them again after
+   * the next start, so nothing is lost and shutdown never waits on a retry schedule.
+   */
   async close(): Promise<void> {
     this.closed = true;
+    this.stopRetries.abort();
     for (const name of [...this.paused.keys()]) this.resume(name);
     await this.drain();
   }
@@ -90,6 +97,10 @@ export class LocalEventBus implements EventPublisher {
     let backoff = this.opts.initialBackoffMs ?? 200;
     let lastError = '';
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      if (this.closed) {
+        this.opts.logger.info('event delivery abandoned at shutdown', { subscription: sub.name, event_type: event.type, event_id: event.id });
+        return;
+      }
       try {
         const res = await fetch(sub.url, {
           method: 'POST',
@@ -117,7 +128,7 @@ export class LocalEventBus implements EventPublisher {
       if (attempt < maxAttempts) {
         this.stats.retried++;
         this.opts.logger.warn('event delivery failed, retrying', { subscription: sub.name, event_type: event.type, event_id: event.id, attempt, error: lastError });
-        await sleep(backoff + Math.floor(Math.random() * backoff * 0.2));
+        await sleep(backoff + Math.floor(Math.random() * backoff * 0.2), undefined, { signal: this.stopRetries.signal }).catch(() => undefined);
         backoff = Math.min(backoff * 2, this.opts.maxBackoffMs ?? 10_000);
       }
     }

@@ -146,6 +146,8 @@ describe('local Firestore: persistence and queries across restarts', () => {
       negative: -7,
       maxSafe: Number.MAX_SAFE_INTEGER,
       dbl: 3.25,
+      nan: NaN,
+      inf: -Infinity,
       bool: false,
       nothing: null,
       ts: Timestamp.fromDate(new Date('2026-01-02T03:04:05.678Z')),
