@@ -4,7 +4,7 @@
  * types the shim computes on. Oneofs are read through `value_type`/`has_*`, never `toObject()`.
  */
 import { Document, Value, ArrayValue, MapValue } from '@firestore-emulator/proto/dist/google/firestore/v1/document.js';
-import { Precondition, DocumentMask } from '@firestore-emulator/proto/dist/google/firestore/v1/common.js';
+import type { Precondition, DocumentMask } from '@firestore-emulator/proto/dist/google/firestore/v1/common.js';
 import type { StructuredQuery, StructuredQueryFilter, StructuredAggregationQuery } from '@firestore-emulator/proto/dist/google/firestore/v1/query.js';
 import {
   StructuredQueryCompositeFilterOperator as CompositeOp,
@@ -12,8 +12,8 @@ import {
   StructuredQueryFieldFilterOperator as FieldFilterOp,
   StructuredQueryUnaryFilterOperator as UnaryFilterOp,
 } from '@firestore-emulator/proto/dist/google/firestore/v1/query.js';
-import { Write, DocumentTransformFieldTransformServerValue as ServerValue } from '@firestore-emulator/proto/dist/google/firestore/v1/write.js';
-import type { DocumentTransformFieldTransform } from '@firestore-emulator/proto/dist/google/firestore/v1/write.js';
+import { DocumentTransformFieldTransformServerValue as ServerValue } from '@firestore-emulator/proto/dist/google/firestore/v1/write.js';
+import type { DocumentTransformFieldTransform, Write } from '@firestore-emulator/proto/dist/google/firestore/v1/write.js';
 import { Timestamp } from '@firestore-emulator/proto/dist/google/protobuf/timestamp.js';
 import { NullValue } from '@firestore-emulator/proto/dist/google/protobuf/struct.js';
 import { LatLng } from '@firestore-emulator/proto/dist/google/type/latlng.js';
@@ -22,8 +22,6 @@ import type { Aggregation, FieldOp, Filter, QuerySpec, UnaryOp } from './query.j
 import { RpcError, Status, unsupported } from './rpc-error.js';
 import type { FsFields, FsValue, StoredDoc, Ts } from './values.js';
 import type { Precondition as PreconditionSpec, Transform, WriteOp } from './writes.js';
-
-export { Document, Write };
 
 const invalid = (msg: string): RpcError => new RpcError(Status.INVALID_ARGUMENT, msg);
 
