@@ -97,6 +97,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
           `Production must use ${local.map((k) => `${k}=${CLOUD_ADAPTERS[k]}`).join(', ')}.`,
       );
     }
+    // The Google client libraries silently switch to an emulator when these are set; in production
+    // that would send real data to whatever listens there.
+    const emulatorVars = ['FIRESTORE_EMULATOR_HOST', 'PUBSUB_EMULATOR_HOST', 'BIGQUERY_EMULATOR_HOST'].filter((k) => source[k]);
+    if (emulatorVars.length) {
+      throw new ConfigError(`Refusing to start: TSI_MODE=production with emulator variable(s) ${emulatorVars.join(', ')} set. Unset them.`);
+    }
     const missing = [
       !env.GOOGLE_CLOUD_PROJECT && 'GOOGLE_CLOUD_PROJECT',
       !env.TSI_AUDIENCE && 'TSI_AUDIENCE',

@@ -55,9 +55,17 @@ export interface RuntimeOverrides {
   publisher?: EventPublisher;
 }
 
-function lazy<T>(make: () => T): () => T {
+interface Lazy<T> {
+  (): T;
+  /** The value if it was ever made, without making it. */
+  peek(): T | undefined;
+}
+
+function lazy<T>(make: () => T): Lazy<T> {
   let value: T | undefined;
-  return () => (value ??= make());
+  const get = (() => (value ??= make())) as Lazy<T>;
+  get.peek = () => value;
+  return get;
 }
 
 export function buildRuntime(config: Config, overrides: RuntimeOverrides = {}): Runtime {
@@ -121,7 +129,7 @@ export function buildRuntime(config: Config, overrides: RuntimeOverrides = {}): 
       await warehouse.close();
       await publisher.close();
       if ('close' in audit && typeof (audit as { close?: () => Promise<void> }).close === 'function') await (audit as unknown as { close(): Promise<void> }).close();
-      await firestore().terminate();
+      await firestore.peek()?.terminate();
     },
   };
   const bindings = lazy(() => new RoleBindings(firestore()));

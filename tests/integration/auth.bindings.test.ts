@@ -1,37 +1,29 @@
-import { Firestore } from '@google-cloud/firestore';
-import { FirestoreServer } from '@firestore-emulator/server';
-import { createServer } from 'node:net';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Firestore } from '@google-cloud/firestore';
 import { LOCAL_ROLE_BINDINGS, ROLE_BINDINGS_COLLECTION, RoleBindings } from '../../shared/auth/bindings.js';
 import { ManualClock } from '../../shared/platform/clock.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
+import { Logger } from '../../shared/platform/logger.js';
+import { LocalFirestoreServer } from '../../shared/store/emulator-server.js';
+import { createFirestore } from '../../shared/store/firestore.js';
 
 describe('RoleBindings on Firestore (embedded emulator)', () => {
-  let server: FirestoreServer;
+  let server: LocalFirestoreServer;
   let db: Firestore;
   const clock = new ManualClock(new Date('2026-03-01T09:00:00Z'));
   let bindings: RoleBindings;
 
   beforeAll(async () => {
-    const port = await freePort();
-    server = new FirestoreServer();
-    await server.start(port);
-    db = new Firestore({ projectId: 'test', host: '127.0.0.1', port, ssl: false, customHeaders: { Authorization: 'Bearer owner' } });
+    server = new LocalFirestoreServer({ dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'tsi-bindings-')), logger: new Logger({}, () => {}) });
+    const { host, port } = await server.start(0);
+    db = createFirestore({ projectId: 'test', emulatorHost: `${host}:${port}` });
     bindings = new RoleBindings(db, { clock });
   });
 
   afterAll(async () => {
     await db.terminate();
-    server.stop();
+    await server.stop();
   });
 
   it('gives unknown principals no binding', async () => {

@@ -17,6 +17,10 @@ describe('config', () => {
     expect(config.adapters.store).toBe('firestore');
     expect(config.adapters.identity).toBe('google');
   });
+  it('refuses production when an emulator variable would redirect a Google client', () => {
+    expect(() => loadConfig({ TSI_MODE: 'production', GOOGLE_CLOUD_PROJECT: 'p', TSI_AUDIENCE: 'a', FIRESTORE_EMULATOR_HOST: '127.0.0.1:8085' })).toThrow(/FIRESTORE_EMULATOR_HOST/);
+  });
+
   it('refuses production without a project or audience', () => {
     expect(() => loadConfig({ TSI_MODE: 'production' })).toThrow(/GOOGLE_CLOUD_PROJECT/);
   });
