@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { MalformedRequestError } from '../platform/errors.js';
 import { fromZod } from '../platform/problem.js';
-import { PlatformEventSchema, type PlatformEvent } from './model.js';
+import { validateEvent, type PlatformEvent } from './model.js';
+import { toPubSubMessage } from './pubsub.js';
 
 /** Eventarc's Pub/Sub wrapper (`google.cloud.pubsub.topic.v1.messagePublished`). */
 export const PUBSUB_MESSAGE_PUBLISHED = 'google.cloud.pubsub.topic.v1.messagePublished';
@@ -20,7 +21,7 @@ export function wrapForDelivery(event: PlatformEvent, subscription: string, mess
   return {
     message: {
       data: Buffer.from(JSON.stringify(event)).toString('base64'),
-      attributes: { 'ce-type': event.type, 'ce-id': event.id, ...(event.subject ? { 'ce-subject': event.subject } : {}) },
+      attributes: toPubSubMessage(event).attributes,
       messageId,
       publishTime: publishTime.toISOString(),
     },
@@ -28,12 +29,24 @@ export function wrapForDelivery(event: PlatformEvent, subscription: string, mess
   };
 }
 
-/** What a receiving function does first: unwrap the Pub/Sub message and validate our event. */
+/**
+ * What a receiving function does first: unwrap the Pub/Sub message and validate our event, the
+ * envelope and its data against the catalogue. Receivers acknowledge and drop what fails (see
+ * docs/decisions/0010): a redelivery cannot fix it.
+ */
 export function unwrapDelivery(cloudEvent: { type?: string; data?: unknown }): PlatformEvent {
   if (cloudEvent.type !== PUBSUB_MESSAGE_PUBLISHED) {
     throw new MalformedRequestError(`Unexpected CloudEvent type ${String(cloudEvent.type)}.`);
   }
-  const wrapper = MessagePublishedSchema.safeParse(cloudEvent.data);
+  return unwrapPushMessage(cloudEvent.data);
+}
+
+/**
+ * A Pub/Sub push request body (`{message, subscription}`) → our validated event. Eventarc's
+ * `messagePublished` data has the same shape, so both receivers share this.
+ */
+export function unwrapPushMessage(body: unknown): PlatformEvent {
+  const wrapper = MessagePublishedSchema.safeParse(body);
   if (!wrapper.success) throw fromZod(wrapper.error, 'message');
   let inner: unknown;
   try {
@@ -41,7 +54,5 @@ export function unwrapDelivery(cloudEvent: { type?: string; data?: unknown }): P
   } catch {
     throw new MalformedRequestError('Pub/Sub message data is not JSON.');
   }
-  const event = PlatformEventSchema.safeParse(inner);
-  if (!event.success) throw fromZod(event.error, 'event');
-  return event.data;
+  return validateEvent(inner);
 }

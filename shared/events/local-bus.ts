@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { newId } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
 import { PUBSUB_MESSAGE_PUBLISHED, wrapForDelivery } from './envelope.js';
-import type { PlatformEvent } from './model.js';
+import { validateEvent, type PlatformEvent } from './model.js';
 import type { EventPublisher } from './port.js';
 
 export interface LocalSubscription {
@@ -13,6 +13,16 @@ export interface LocalSubscription {
   types: string[];
   /** Function endpoint the CloudEvent is POSTed to. */
   url: string;
+  /**
+   * Bearer token for the push, standing in for a push subscription's OIDC token (the identity
+   * Pub/Sub signs the push with). Null sends none.
+   */
+  pushToken?: (event: PlatformEvent) => Promise<string | null>;
+  /**
+   * `eventarc` (default): the binary-mode `messagePublished` CloudEvent Eventarc sends.
+   * `push`: a plain Pub/Sub push subscription request (JSON `{message, subscription}`).
+   */
+  format?: 'eventarc' | 'push';
 }
 
 export interface LocalBusOptions {
@@ -48,6 +58,12 @@ export class LocalEventBus implements EventPublisher {
 
   async publish(event: PlatformEvent): Promise<void> {
     if (this.closed) throw new Error('event bus is closed');
+    try {
+      validateEvent(event);
+    } catch (error) {
+      this.opts.logger.error('refusing to publish an invalid event', error, { event_id: event.id, event_type: event.type });
+      throw error;
+    }
     this.stats.published++;
     for (const sub of this.subscriptions.filter((s) => s.types.includes(event.type))) {
       const delivery = this.deliver(sub, event).finally(() => this.inFlight.delete(delivery));
@@ -102,16 +118,22 @@ export class LocalEventBus implements EventPublisher {
         return;
       }
       try {
+        const token = sub.pushToken ? await sub.pushToken(event) : null;
         const res = await fetch(sub.url, {
           method: 'POST',
           headers: {
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
             'content-type': 'application/json',
-            'ce-specversion': '1.0',
-            'ce-id': messageId,
-            'ce-type': PUBSUB_MESSAGE_PUBLISHED,
-            'ce-source': `//pubsub.googleapis.com/projects/${this.opts.projectId}/topics/${this.opts.topic}`,
-            'ce-time': publishTime.toISOString(),
-            'ce-subject': event.subject ?? event.type,
+            ...(sub.format === 'push'
+              ? {}
+              : {
+                  'ce-specversion': '1.0',
+                  'ce-id': messageId,
+                  'ce-type': PUBSUB_MESSAGE_PUBLISHED,
+                  'ce-source': `//pubsub.googleapis.com/projects/${this.opts.projectId}/topics/${this.opts.topic}`,
+                  'ce-time': publishTime.toISOString(),
+                  'ce-subject': event.subject ?? event.type,
+                }),
           },
           body,
           signal: AbortSignal.timeout(10 * 60_000),

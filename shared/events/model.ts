@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { newId } from '../platform/ids.js';
+import { InvalidEventError, dataSchemaUri, validateData } from './catalogue.js';
 
 /**
  * Platform events are CloudEvents 1.0 (structured JSON). In production they travel as the data of
@@ -20,6 +21,13 @@ export const EventTypes = {
   investigationReopened: 'tsi.investigation.reopened.v1',
   investigationCommented: 'tsi.investigation.commented.v1',
   investigationRequeued: 'tsi.investigation.requeued.v1',
+  /** Inbound: another system asks for an investigation (intake topic). */
+  investigationRequestSubmitted: 'tsi.investigation.request.submitted.v1',
+  findingCreated: 'tsi.finding.created.v1',
+  legalHoldPlaced: 'tsi.legal_hold.placed.v1',
+  legalHoldReleased: 'tsi.legal_hold.released.v1',
+  erasureRequested: 'tsi.erasure.requested.v1',
+  erasureCompleted: 'tsi.erasure.completed.v1',
   schedulerReconcile: 'tsi.scheduler.reconcile.v1',
 } as const;
 export type EventType = (typeof EventTypes)[keyof typeof EventTypes];
@@ -31,12 +39,17 @@ export const PlatformEventSchema = z.object({
   type: z.string().regex(/^tsi\.[a-z_.]+\.v\d+$/),
   subject: z.string().max(256).optional(),
   time: z.string().datetime({ offset: true }),
+  dataschema: z.url().max(256).optional(),
   datacontenttype: z.literal('application/json').optional(),
   data: z.record(z.string(), z.unknown()),
 });
 export type PlatformEvent = z.infer<typeof PlatformEventSchema>;
 
-/** Event payloads never carry personal data: ids and states only. */
+/**
+ * Builds an event and validates its data against the catalogue (catalogue.ts): an invalid event
+ * is a programming error, so it throws here, inside the transaction that would have stored it,
+ * instead of reaching the outbox. Payloads never carry personal data: ids and states only.
+ */
 export function makeEvent(type: EventType, subject: string | undefined, data: Record<string, unknown>, now: Date): PlatformEvent {
   return {
     specversion: '1.0',
@@ -45,9 +58,20 @@ export function makeEvent(type: EventType, subject: string | undefined, data: Re
     type,
     ...(subject ? { subject } : {}),
     time: now.toISOString(),
+    dataschema: dataSchemaUri(type),
     datacontenttype: 'application/json',
-    data,
+    data: validateData(type, data),
   };
+}
+
+/** Envelope + catalogue validation of an event someone hands us (publish or receive). */
+export function validateEvent(input: unknown): PlatformEvent {
+  const envelope = PlatformEventSchema.safeParse(input);
+  if (!envelope.success) {
+    const type = typeof (input as { type?: unknown })?.type === 'string' ? String((input as { type: string }).type) : 'unknown';
+    throw new InvalidEventError(type, envelope.error.issues.map((i) => `${i.path.join('.')}: ${i.code}`));
+  }
+  return { ...envelope.data, data: validateData(envelope.data.type, envelope.data.data) };
 }
 
 export const RequestedDataSchema = z.object({ investigation_id: z.string().min(1) });

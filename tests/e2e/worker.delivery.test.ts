@@ -28,7 +28,7 @@ it('runs an investigation once when its event is delivered several times at once
   stack.bus.pause('investigation-worker');
   const created = await stack.call('POST', '/v1/investigations', { token: analyst, body: { subject: { type: 'email', value: 'ring.member@example.com' } } });
   const id = created.body.id;
-  const event = makeEvent(EventTypes.investigationRequested, id, { investigation_id: id }, new Date());
+  const event = makeEvent(EventTypes.investigationRequested, id, { investigation_id: id, status: 'queued', sensitivity: 'standard' }, new Date());
   const statuses = await Promise.all([deliver(event), deliver(event), deliver(event)]);
   // Every delivery is acknowledged (2xx), so Pub/Sub would not redeliver any of them.
   for (const status of statuses) expect(status).toBeLessThan(300);
