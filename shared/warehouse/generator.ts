@@ -58,9 +58,12 @@ export interface GeneratedData {
 }
 
 export interface GeneratorOptions {
+  /** Accounts (at least; `usageRows` may add more). */
   users: number;
   seed: number;
   now: Date;
+  /** Volume knob: add ordinary accounts until fct_tts_usage has at least this many rows. */
+  usageRows?: number;
 }
 
 /** The demo accounts, fixed across seeds so documentation can name them. */
@@ -169,7 +172,7 @@ interface UserSpec {
 }
 
 class World {
-  readonly tables: GeneratedTables = { dim_users: [], fct_tts_usage: [], dim_voices: [], fct_moderation_flags: [], fct_logins: [], fct_payments: [] };
+  tables: GeneratedTables = { dim_users: [], fct_tts_usage: [], dim_voices: [], fct_moderation_flags: [], fct_logins: [], fct_payments: [] };
   readonly users: UserCtx[] = [];
   readonly byId = new Map<string, UserCtx>();
   readonly premade: string[] = [];
@@ -418,8 +421,33 @@ function cap(s: string): string {
 // ---------------------------------------------------------------------------------------------
 // Generation
 
-export function generateWarehouseData(options: GeneratorOptions): GeneratedData {
+/** Accounts generated in memory with the planted scenarios; more are streamed in chunks (`bulk`). */
+export const CORE_MAX_USERS = 5_000;
+/** Upper bound on the population, whatever the usage target. */
+export const MAX_USERS = 2_000_000;
+const BULK_CHUNK = 500;
+
+/** Receives rows as they are generated: core tables once, then one call per table per bulk chunk. */
+export type RowSink = (table: TableName, rows: Row[]) => void;
+
+export interface GenerationResult {
+  groundTruth: GroundTruth;
+  rows: Record<TableName, number>;
+}
+
+/**
+ * Generates into `sink`: the planted scenarios and up to CORE_MAX_USERS accounts in memory (exact
+ * ground truth from the planted links), then further ordinary accounts in chunks of BULK_CHUNK,
+ * each from its own seeded stream, until `users` accounts exist and, with `usageRows`, until
+ * fct_tts_usage has at least that many rows. Bulk accounts follow the clean-by-construction rules
+ * of the background population, are never kept after their chunk is emitted (so 10M usage rows
+ * never sit in memory), and their findings (account status, benign moderation flags) are added to
+ * the ground truth as they are made.
+ */
+export function generateWarehouse(options: GeneratorOptions, sink: RowSink): GenerationResult {
   if (!Number.isInteger(options.users) || options.users < MIN_USERS) throw new Error(`users must be an integer >= ${MIN_USERS}`);
+  if (options.users > MAX_USERS) throw new Error(`users must be <= ${MAX_USERS}`);
+  if (options.usageRows !== undefined && (!Number.isInteger(options.usageRows) || options.usageRows < 0)) throw new Error('usageRows must be a whole number');
   const root = new Prng(`tsi-warehouse/v${GENERATOR_VERSION}/${options.seed}`);
   const w = new World(root.fork('world'), options.now.getTime());
 
@@ -429,48 +457,101 @@ export function generateWarehouseData(options: GeneratorOptions): GeneratedData 
 
   const plantedRng = root.fork('planted');
   const planted = plantPatterns(w, plantedRng);
-  const backgroundCount = options.users - w.users.length;
+  const coreUsers = Math.min(options.users, CORE_MAX_USERS);
+  const backgroundCount = coreUsers - w.users.length;
   if (backgroundCount < 8) throw new Error(`users must be >= ${w.users.length + 8} (the planted scenarios alone use ${w.users.length} accounts)`);
 
   const bgRng = root.fork('background');
   const background: UserCtx[] = [];
-  for (let i = 0; i < backgroundCount; i++) {
-    const createdDaysAgo = bgRng.chance(0.7) ? bgRng.int(DATA_DAYS + 1, 1_100) : bgRng.int(2, DATA_DAYS);
-    const status = bgRng.weighted<AccountStatus>([['active', 96.8], ['suspended', 1.5], ['banned', 0.7], ['deleted', 1]]);
-    const dormant = bgRng.chance(0.25);
-    const u = w.addUser({ createdDaysAgo, status, ...(dormant ? { activity: null } : {}) }, bgRng, true);
-    background.push(u);
-    if (u.plan !== 'free' && bgRng.chance(0.25)) {
-      const pro = ['pro', 'scale', 'business', 'enterprise'].includes(u.plan);
-      const type = pro && bgRng.chance(0.3) ? 'cloned_professional' : 'cloned_instant';
-      const st = bgRng.weighted([['verified', 70], ['unverified', 25], ['rejected', 5]] as const);
-      w.addVoice(u, { type, status: st, isPublic: bgRng.chance(0.1), createdDaysAgo: Math.max(1, Math.min(createdDaysAgo - 1, bgRng.int(1, 400))) }, bgRng);
-    } else if (bgRng.chance(0.05)) {
-      w.addVoice(u, { type: 'generated', status: 'verified', isPublic: bgRng.chance(0.2), createdDaysAgo: Math.max(1, Math.min(createdDaysAgo - 1, bgRng.int(1, 400))) }, bgRng);
-    }
-  }
+  for (let i = 0; i < backgroundCount; i++) background.push(addBackgroundUser(w, bgRng));
 
   const activityRng = root.fork('activity');
   for (const u of w.users) w.normalActivity(u, activityRng);
   planted.afterActivity(background);
 
-  // Background moderation noise: a few low/medium flags in non-escalating categories.
   const flagRng = root.fork('background-flags');
-  for (const u of background) {
-    if (!u.usage.length || !flagRng.chance(0.04)) continue;
-    for (let k = flagRng.int(1, 2); k > 0; k--) {
-      const row = flagRng.pick(u.usage);
-      const daysAgo = Math.floor((w.todayMs - (row.event_ts as Date).getTime()) / DAY) + 1;
-      w.flag(u, daysAgo, flagRng, {
-        category: flagRng.pick(['spam', 'political', 'other'] as const),
-        severity: flagRng.chance(0.7) ? 'low' : 'medium',
-        source: flagRng.chance(0.8) ? 'classifier' : 'user_report',
-        action: flagRng.chance(0.7) ? 'none' : 'warned',
-      });
-    }
-  }
+  for (const u of background) backgroundFlags(w, u, flagRng);
 
-  return { tables: w.tables, groundTruth: groundTruth(w, options, planted.demoSubjects) };
+  const truth = groundTruth(w, options, planted.demoSubjects);
+  const rows = Object.fromEntries(TABLE_NAMES.map((t) => [t, 0])) as Record<TableName, number>;
+  const flush = () => {
+    for (const t of TABLE_NAMES) {
+      if (w.tables[t].length) sink(t, w.tables[t]);
+      rows[t] += w.tables[t].length;
+      w.tables[t] = [];
+    }
+  };
+  flush();
+
+  // Bulk: more ordinary accounts, streamed. Their only possible findings are their own status and
+  // benign moderation flags (identifiers are unique, volume steady, payments clean).
+  let users = w.users.length;
+  const wantMore = () => users < options.users || (options.usageRows !== undefined && rows.fct_tts_usage < options.usageRows && users < MAX_USERS);
+  for (let chunk = 0; wantMore(); chunk++) {
+    const rng = root.fork(`bulk/${chunk}`);
+    const size = Math.min(BULK_CHUNK, Math.max(options.users - users, 0) || BULK_CHUNK, MAX_USERS - users);
+    const made: UserCtx[] = [];
+    for (let i = 0; i < size; i++) made.push(addBackgroundUser(w, rng));
+    for (const u of made) w.normalActivity(u, rng);
+    for (const u of made) backgroundFlags(w, u, rng);
+    const flaggedHere = new Set(w.tables.fct_moderation_flags.map((f) => f.user_id as string));
+    for (const u of made) {
+      const found: ExpectedFinding[] = [];
+      if (u.status === 'banned' || u.status === 'suspended') found.push('account_status');
+      if (flaggedHere.has(u.id)) found.push('moderation_history');
+      if (found.length) truth.accounts[u.id] = found;
+      for (const f of found) truth.patterns[f].push(u.id);
+      u.usage = [];
+      w.byId.delete(u.id);
+    }
+    w.users.length -= made.length;
+    users += made.length;
+    flush();
+  }
+  truth.users = users;
+  return { groundTruth: truth, rows };
+}
+
+/** The whole dataset in memory: for tests and small populations (use `writeWarehouseFolder` for big ones). */
+export function generateWarehouseData(options: GeneratorOptions): GeneratedData {
+  const tables: GeneratedTables = { dim_users: [], fct_tts_usage: [], dim_voices: [], fct_moderation_flags: [], fct_logins: [], fct_payments: [] };
+  const { groundTruth: truth } = generateWarehouse(options, (t, rows) => {
+    if (!tables[t].length) tables[t] = rows;
+    else for (const r of rows) tables[t].push(r);
+  });
+  return { tables, groundTruth: truth };
+}
+
+/** An ordinary account of the background population: clean by construction, sometimes dormant. */
+function addBackgroundUser(w: World, rng: Prng): UserCtx {
+  const createdDaysAgo = rng.chance(0.7) ? rng.int(DATA_DAYS + 1, 1_100) : rng.int(2, DATA_DAYS);
+  const status = rng.weighted<AccountStatus>([['active', 96.8], ['suspended', 1.5], ['banned', 0.7], ['deleted', 1]]);
+  const dormant = rng.chance(0.25);
+  const u = w.addUser({ createdDaysAgo, status, ...(dormant ? { activity: null } : {}) }, rng, true);
+  if (u.plan !== 'free' && rng.chance(0.25)) {
+    const pro = ['pro', 'scale', 'business', 'enterprise'].includes(u.plan);
+    const type = pro && rng.chance(0.3) ? 'cloned_professional' : 'cloned_instant';
+    const st = rng.weighted([['verified', 70], ['unverified', 25], ['rejected', 5]] as const);
+    w.addVoice(u, { type, status: st, isPublic: rng.chance(0.1), createdDaysAgo: Math.max(1, Math.min(createdDaysAgo - 1, rng.int(1, 400))) }, rng);
+  } else if (rng.chance(0.05)) {
+    w.addVoice(u, { type: 'generated', status: 'verified', isPublic: rng.chance(0.2), createdDaysAgo: Math.max(1, Math.min(createdDaysAgo - 1, rng.int(1, 400))) }, rng);
+  }
+  return u;
+}
+
+/** Background moderation noise: a few low/medium flags in non-escalating categories. */
+function backgroundFlags(w: World, u: UserCtx, rng: Prng): void {
+  if (!u.usage.length || !rng.chance(0.04)) return;
+  for (let k = rng.int(1, 2); k > 0; k--) {
+    const row = rng.pick(u.usage);
+    const daysAgo = Math.floor((w.todayMs - (row.event_ts as Date).getTime()) / DAY) + 1;
+    w.flag(u, daysAgo, rng, {
+      category: rng.pick(['spam', 'political', 'other'] as const),
+      severity: rng.chance(0.7) ? 'low' : 'medium',
+      source: rng.chance(0.8) ? 'classifier' : 'user_report',
+      action: rng.chance(0.7) ? 'none' : 'warned',
+    });
+  }
 }
 
 interface Planted {
@@ -787,28 +868,67 @@ function cellFormatter(type: string): (value: Row[string] | undefined) => string
   return (v) => (v === null || v === undefined ? '' : String(v));
 }
 
+/** Appends rows to `<dir>/<table>.csv`, one file per contract table (header = contract columns). */
+export class CsvTablesWriter {
+  private readonly files: { fd: number; columns: { name: string; format: (v: Row[string] | undefined) => string }[] }[];
+  private closed = false;
+
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.files = TABLE_NAMES.map((table) => {
+      const columns = CONTRACT[table].columns.map((c) => ({ name: c.name, format: cellFormatter(c.type) }));
+      const fd = openSync(join(dir, `${table}.csv`), 'w');
+      writeSync(fd, columns.map((c) => c.name).join(',') + '\n');
+      return { fd, columns };
+    });
+  }
+
+  append(table: TableName, rows: readonly Row[]): void {
+    const { fd, columns } = this.files[TABLE_NAMES.indexOf(table)]!;
+    let buffer = '';
+    const cells = new Array<string>(columns.length);
+    for (const row of rows) {
+      for (let i = 0; i < columns.length; i++) cells[i] = columns[i]!.format(row[columns[i]!.name]);
+      buffer += cells.join(',') + '\n';
+      if (buffer.length > 1 << 20) {
+        writeSync(fd, buffer);
+        buffer = '';
+      }
+    }
+    if (buffer) writeSync(fd, buffer);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const f of this.files) closeSync(f.fd);
+  }
+}
+
 /** Writes `<dir>/<table>.csv` for every contract table (header = contract columns). */
 export function writeCsvFolder(dir: string, tables: GeneratedTables): void {
-  mkdirSync(dir, { recursive: true });
-  for (const table of TABLE_NAMES) {
-    const columns = CONTRACT[table].columns.map((c) => ({ name: c.name, format: cellFormatter(c.type) }));
-    const fd = openSync(join(dir, `${table}.csv`), 'w');
-    try {
-      let buffer = columns.map((c) => c.name).join(',') + '\n';
-      for (const row of tables[table]) {
-        const cells = new Array<string>(columns.length);
-        for (let i = 0; i < columns.length; i++) cells[i] = columns[i]!.format(row[columns[i]!.name]);
-        buffer += cells.join(',') + '\n';
-        if (buffer.length > 1 << 20) {
-          writeSync(fd, buffer);
-          buffer = '';
-        }
-      }
-      writeSync(fd, buffer);
-    } finally {
-      closeSync(fd);
-    }
+  const writer = new CsvTablesWriter(dir);
+  try {
+    for (const table of TABLE_NAMES) writer.append(table, tables[table]);
+  } finally {
+    writer.close();
   }
+}
+
+/**
+ * Generates straight into `<dir>/<table>.csv` plus `<dir>/ground-truth.json`, streaming: memory
+ * stays flat however many usage rows are asked for.
+ */
+export function writeWarehouseFolder(dir: string, options: GeneratorOptions): GenerationResult {
+  const writer = new CsvTablesWriter(dir);
+  let result: GenerationResult;
+  try {
+    result = generateWarehouse(options, (table, rows) => writer.append(table, rows));
+  } finally {
+    writer.close();
+  }
+  writeGroundTruth(dir, result.groundTruth);
+  return result;
 }
 
 export function writeGroundTruth(dir: string, truth: GroundTruth): void {

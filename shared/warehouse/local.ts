@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
-import { GENERATOR_VERSION, generateWarehouseData, writeCsvFolder, writeGroundTruth } from './generator.js';
+import { GENERATOR_VERSION, writeGroundTruth, writeWarehouseFolder } from './generator.js';
 import { loadFolderIntoDuckDb, type LoadResult } from './load.js';
 
 /**
@@ -24,6 +24,7 @@ const ManifestSchema = z.object({
   generator_version: z.number().int().optional(),
   users: z.number().int().optional(),
   seed: z.number().int().optional(),
+  usage_rows: z.number().int().optional(),
   now: z.string().optional(),
   folder: z.string().optional(),
   rows: z.record(z.string(), z.number()),
@@ -58,6 +59,8 @@ export interface EnsureLocalWarehouseOptions {
   dataDir: string;
   users: number;
   seed: number;
+  /** Volume knob of the generator: at least this many usage rows (more accounts are added). */
+  usageRows?: number;
   logger: Logger;
   clock?: Clock;
 }
@@ -76,24 +79,26 @@ export async function ensureLocalWarehouse(options: EnsureLocalWarehouseOptions)
     const manifest = readManifest(manifestPath);
     if (!manifest || manifest.source === 'folder') return { file, generated: false };
     const ageDays = (now.getTime() - Date.parse(manifest.now ?? manifest.built_at)) / 86_400_000;
-    const same = manifest.generator_version === GENERATOR_VERSION && manifest.users === options.users && manifest.seed === options.seed;
+    const same =
+      manifest.generator_version === GENERATOR_VERSION && manifest.users === options.users && manifest.seed === options.seed && manifest.usage_rows === options.usageRows;
     if (same && ageDays >= 0 && ageDays < REGENERATE_AFTER_DAYS) return { file, generated: false };
     options.logger.info('regenerating the local warehouse', { reason: same ? 'data too old' : 'generator settings changed' });
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const started = performance.now();
-  const data = generateWarehouseData({ users: options.users, seed: options.seed, now });
   const csvDir = join(dir, `.csv-${process.pid}`);
   try {
-    writeCsvFolder(csvDir, data.tables);
+    // Streamed to CSV (memory stays flat at any volume), then through the same loader as any folder.
+    const generated = writeWarehouseFolder(csvDir, { users: options.users, seed: options.seed, now, ...(options.usageRows !== undefined ? { usageRows: options.usageRows } : {}) });
     const result = await build(dir, file, csvDir, options.logger);
-    writeGroundTruth(dir, data.groundTruth);
+    writeGroundTruth(dir, generated.groundTruth);
     const manifest: Manifest = {
       source: 'generator',
       built_at: now.toISOString(),
       generator_version: GENERATOR_VERSION,
       users: options.users,
       seed: options.seed,
+      ...(options.usageRows !== undefined ? { usage_rows: options.usageRows } : {}),
       now: now.toISOString(),
       rows: result.rows,
     };
@@ -106,15 +111,29 @@ export async function ensureLocalWarehouse(options: EnsureLocalWarehouseOptions)
 }
 
 /**
- * Replaces the local warehouse with a folder of contract data (`<table>.csv` / `<table>.parquet`).
- * The data is validated against the contract first; on any violation the current warehouse stays.
+ * Replaces the local warehouse with a folder of contract data (`<table>.csv`, `.csv.gz` or
+ * `.parquet`). The data is validated against the contract first; on any violation
+ * (`ContractViolationError`) the current warehouse stays as it was. A `ground-truth.json` in the
+ * folder (as `tsi warehouse generate` writes) is kept next to the warehouse; otherwise any previous
+ * one is removed, since it described other data.
+ *
+ * The new file is renamed over the old one: a process that already has the old file open (a
+ * running `npm start`) keeps reading the old data until it reopens the warehouse.
  */
-export async function loadLocalWarehouseFromFolder(options: { dataDir: string; folder: string; logger: Logger; clock?: Clock }): Promise<LoadResult> {
+export async function loadLocalWarehouseFromFolder(options: {
+  dataDir: string;
+  folder: string;
+  logger: Logger;
+  clock?: Clock;
+}): Promise<LoadResult & { file: string; groundTruth: boolean }> {
   const { dir, file, manifest: manifestPath, groundTruth } = localWarehousePaths(options.dataDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const result = await build(dir, file, options.folder, options.logger);
-  rmSync(groundTruth, { force: true });
+  const truthInFolder = join(options.folder, 'ground-truth.json');
+  const keepTruth = existsSync(truthInFolder);
+  if (keepTruth) copyFileSync(truthInFolder, groundTruth);
+  else rmSync(groundTruth, { force: true });
   const manifest: Manifest = { source: 'folder', built_at: (options.clock ?? systemClock).now().toISOString(), folder: options.folder, rows: result.rows };
   writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
-  return result;
+  return { ...result, file, groundTruth: keepTruth };
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CONTRACT, TABLE_NAMES } from '../../shared/warehouse/contract.js';
-import { DATA_DAYS, DEMO, generateWarehouseData, type GeneratedData } from '../../shared/warehouse/generator.js';
+import { CORE_MAX_USERS, DATA_DAYS, DEMO, generateWarehouse, generateWarehouseData, type GeneratedData } from '../../shared/warehouse/generator.js';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 const DAY = 86_400_000;
@@ -132,6 +132,55 @@ describe('synthetic warehouse generator', () => {
       const emails = new Set(d.tables.dim_users.map((u) => u.email));
       for (const s of d.groundTruth.demo_subjects) if (s.subject.type === 'email' && s.key !== 'not_found') expect(emails.has(s.subject.value)).toBe(true);
     }
+  });
+
+  it('looks like a TTS product: most accounts clean, a quarter dormant, tens to hundreds of requests per active account', () => {
+    const perUser = new Map<string, number>();
+    for (const r of data.tables.fct_tts_usage) perUser.set(r.user_id as string, (perUser.get(r.user_id as string) ?? 0) + 1);
+    const counts = [...perUser.values()].sort((a, b) => a - b);
+    const median = counts[counts.length >> 1]!;
+    expect(Object.keys(data.groundTruth.accounts).length / data.tables.dim_users.length).toBeLessThan(0.25);
+    expect(perUser.size / data.tables.dim_users.length).toBeGreaterThan(0.6);
+    expect(perUser.size / data.tables.dim_users.length).toBeLessThan(0.85);
+    expect(median).toBeGreaterThan(20);
+    expect(median).toBeLessThan(500);
+    const chars = data.tables.fct_tts_usage.map((r) => r.characters as number);
+    expect(Math.max(...chars)).toBeLessThanOrEqual(5_000);
+  });
+
+  it('adds ordinary accounts in streamed chunks to reach a usage volume, keeping the planted truth', () => {
+    const chunks: number[] = [];
+    const result = generateWarehouse({ users: 300, seed: 42, now: NOW, usageRows: 120_000 }, (table, rows) => {
+      if (table === 'fct_tts_usage') chunks.push(rows.length);
+    });
+    expect(result.rows.fct_tts_usage).toBeGreaterThanOrEqual(120_000);
+    expect(result.rows.fct_tts_usage).toBeLessThan(160_000);
+    expect(chunks.length).toBeGreaterThan(2);
+    expect(result.groundTruth.users).toBe(result.rows.dim_users);
+    expect(result.groundTruth.users).toBeGreaterThan(300);
+    const small = generateWarehouseData({ users: 300, seed: 42, now: NOW }).groundTruth;
+    // The planted scenarios and demo subjects do not move when volume is added.
+    expect(result.groundTruth.demo_subjects).toEqual(small.demo_subjects);
+    for (const [id, findings] of Object.entries(small.accounts)) expect(result.groundTruth.accounts[id]).toEqual(findings);
+    // Added accounts are clean by construction: at most their own status or benign flags.
+    const added = Object.entries(result.groundTruth.accounts).filter(([id]) => !small.accounts[id]);
+    for (const [, findings] of added) expect(findings.every((f) => f === 'account_status' || f === 'moderation_history')).toBe(true);
+    expect(added.length / (result.groundTruth.users - 300)).toBeLessThan(0.15);
+  });
+
+  it('streams populations above the in-memory core with unique ids and the exact requested size', () => {
+    const ids = new Set<string>();
+    let dupes = 0;
+    const result = generateWarehouse({ users: CORE_MAX_USERS + 700, seed: 9, now: NOW }, (table, rows) => {
+      if (table !== 'dim_users') return;
+      for (const r of rows) {
+        if (ids.has(r.user_id as string)) dupes++;
+        ids.add(r.user_id as string);
+      }
+    });
+    expect(dupes).toBe(0);
+    expect(ids.size).toBe(CORE_MAX_USERS + 700);
+    expect(result.groundTruth.users).toBe(CORE_MAX_USERS + 700);
   });
 
   it('refuses a population too small for the planted scenarios', () => {

@@ -1,0 +1,264 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { loadConfig, type Config } from '../shared/platform/config.js';
+import { ConfigError } from '../shared/platform/errors.js';
+import { Logger } from '../shared/platform/logger.js';
+import { TABLE_NAMES } from '../shared/warehouse/contract.js';
+import { MAX_USERS, MIN_USERS } from '../shared/warehouse/generator.js';
+import type { ContractProblem } from '../shared/warehouse/load.js';
+
+/**
+ * `tsi warehouse load|generate`: tools for the LOCAL warehouse. They work on the data folder
+ * (TSI_DATA_DIR, default .local) directly, without the API, and refuse in production mode, where
+ * the warehouse is the analytics team's BigQuery. Parsing is pure; `runWarehouseCommand` does the
+ * I/O against injected streams, so the CLI tests drive it in-process.
+ */
+
+export type WarehouseCommand =
+  | { action: 'help' }
+  | { action: 'load'; folder: string; json: boolean }
+  | { action: 'generate'; out: string; seed?: number; users?: number; usageRows?: number; now?: Date; force: boolean };
+
+export const WAREHOUSE_HELP = `tsi warehouse load <folder> [--json]
+  Validate a folder of contract data (<table>.csv, .csv.gz or .parquet per table) and make it the
+  local warehouse. Nothing is loaded unless every table passes; problems are listed by table,
+  column and row. Works on TSI_DATA_DIR (default .local); no API needed.
+tsi warehouse generate --out <folder> [--seed N] [--users N] [--usage-rows N] [--now ISO] [--force]
+  Write a synthetic dataset that follows the contract (CSV per table) plus ground-truth.json
+  (which accounts carry which abuse pattern). --users defaults to TSI_WAREHOUSE_USERS (2000),
+  --seed to TSI_WAREHOUSE_SEED (42); --usage-rows adds ordinary accounts until the usage table
+  has that many rows (e.g. 10000000). Load it with: tsi warehouse load <folder>`;
+
+export type WarehouseParse = { ok: true; command: WarehouseCommand } | { ok: false; error: string };
+
+const wholeNumber = (text: string, min: number, max: number): number | null => (/^\d{1,10}$/.test(text.trim()) && Number(text) >= min && Number(text) <= max ? Number(text) : null);
+
+/** Parses the arguments after `warehouse`. */
+export function parseWarehouseArgs(argv: readonly string[]): WarehouseParse {
+  const [action, ...rest] = argv;
+  if (action === undefined || action === 'help' || action === '--help' || action === '-h') return { ok: true, command: { action: 'help' } };
+  if (action !== 'load' && action !== 'generate') return { ok: false, error: `warehouse: unknown action "${action}"; use load or generate` };
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    const options: ParseArgsConfig['options'] =
+      action === 'load'
+        ? { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }
+        : {
+            out: { type: 'string' }, seed: { type: 'string' }, users: { type: 'string' }, 'usage-rows': { type: 'string' },
+            now: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+          };
+    ({ values, positionals } = parseArgs({ args: [...rest], options, allowPositionals: true, strict: true }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { ok: false, error: `warehouse ${action}: ${message.replace(/\. To specify a positional argument.*$/s, '')}` };
+  }
+  if (values.help) return { ok: true, command: { action: 'help' } };
+
+  if (action === 'load') {
+    if (positionals.length !== 1) return { ok: false, error: positionals.length ? 'warehouse load: give exactly one folder' : 'warehouse load: missing <folder>' };
+    return { ok: true, command: { action: 'load', folder: positionals[0]!, json: values.json === true } };
+  }
+  if (positionals.length) return { ok: false, error: `warehouse generate: unexpected argument "${positionals[0]}" (the folder goes in --out)` };
+  const out = typeof values.out === 'string' ? values.out.trim() : '';
+  if (!out) return { ok: false, error: 'warehouse generate: missing --out <folder>' };
+  const command: Extract<WarehouseCommand, { action: 'generate' }> = { action: 'generate', out, force: values.force === true };
+  if (typeof values.seed === 'string') {
+    const seed = wholeNumber(values.seed, 0, 2 ** 31);
+    if (seed === null) return { ok: false, error: `--seed must be a whole number, got "${values.seed}"` };
+    command.seed = seed;
+  }
+  if (typeof values.users === 'string') {
+    const users = wholeNumber(values.users, MIN_USERS, MAX_USERS);
+    if (users === null) return { ok: false, error: `--users must be a whole number from ${MIN_USERS} to ${MAX_USERS}, got "${values.users}"` };
+    command.users = users;
+  }
+  if (typeof values['usage-rows'] === 'string') {
+    const rows = wholeNumber(values['usage-rows'], 1, 1_000_000_000);
+    if (rows === null) return { ok: false, error: `--usage-rows must be a positive whole number, got "${values['usage-rows']}"` };
+    command.usageRows = rows;
+  }
+  if (typeof values.now === 'string') {
+    const now = new Date(values.now);
+    if (Number.isNaN(now.getTime()) || !/^\d{4}-\d{2}-\d{2}/.test(values.now)) return { ok: false, error: `--now must be an ISO date-time such as 2026-03-01T12:00:00Z, got "${values.now}"` };
+    command.now = now;
+  }
+  return { ok: true, command };
+}
+
+export interface WarehouseIo {
+  stdout: { write(chunk: string): unknown };
+  stderr: { write(chunk: string): unknown };
+  env: Record<string, string | undefined>;
+  /** Used only to see whether a local stack is running (it keeps the old file open). */
+  fetch?: typeof fetch;
+  /** Working directory for relative folders (default: the process's). */
+  cwd?: string;
+}
+
+export const WAREHOUSE_EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+export async function runWarehouseCommand(command: WarehouseCommand, io: WarehouseIo): Promise<number> {
+  if (command.action === 'help') {
+    io.stdout.write(`usage: ${WAREHOUSE_HELP}\n`);
+    return WAREHOUSE_EXIT.ok;
+  }
+  if (io.env.TSI_MODE?.trim() === 'production') {
+    io.stderr.write(`tsi warehouse ${command.action} works on the local warehouse only (TSI_MODE=production uses the analytics team's BigQuery dataset).\n`);
+    return WAREHOUSE_EXIT.usage;
+  }
+  let config: Config;
+  try {
+    config = loadConfig(io.env as NodeJS.ProcessEnv);
+  } catch (error) {
+    io.stderr.write(`tsi: ${error instanceof ConfigError ? error.message : String(error)}\n`);
+    return WAREHOUSE_EXIT.usage;
+  }
+  if (config.mode !== 'local' || config.adapters.warehouse !== 'duckdb') {
+    io.stderr.write(
+      `tsi warehouse ${command.action} works on the local (DuckDB) warehouse only; this configuration uses ${config.adapters.warehouse} ` +
+        `(TSI_MODE=${config.mode}). In production the warehouse is the analytics team's BigQuery dataset.\n`,
+    );
+    return WAREHOUSE_EXIT.usage;
+  }
+  return command.action === 'load' ? loadCommand(command, config, io) : generateCommand(command, config, io);
+}
+
+const n = (value: number) => value.toLocaleString('en-US');
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** The loader's warnings (columns outside the contract) become notes on stderr; nothing else is printed from its log. */
+function cliLogger(io: WarehouseIo): Logger {
+  return new Logger({}, (line) => {
+    try {
+      const entry = JSON.parse(line) as { severity?: string; message?: string; table?: string; columns?: string[] };
+      if (entry.severity === 'WARNING') io.stderr.write(`note: ${entry.table ? `${entry.table}: ` : ''}${entry.message}${entry.columns ? `: ${entry.columns.join(', ')}` : ''}\n`);
+    } catch {
+      // not ours to show
+    }
+  }, 'WARNING');
+}
+
+async function loadCommand(command: Extract<WarehouseCommand, { action: 'load' }>, config: Config, io: WarehouseIo): Promise<number> {
+  const folder = resolve(io.cwd ?? process.cwd(), command.folder);
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    io.stderr.write(`tsi: warehouse load: "${command.folder}" is not a folder\n`);
+    return WAREHOUSE_EXIT.usage;
+  }
+  const { loadLocalWarehouseFromFolder, localWarehousePaths } = await import('../shared/warehouse/local.js');
+  const { ContractViolationError, findTableFile } = await import('../shared/warehouse/load.js');
+  const target = localWarehousePaths(config.dataDir).file;
+  const progress = command.json ? io.stderr : io.stdout;
+  const unknown = readdirSync(folder).filter((f) => /\.(csv|csv\.gz|parquet)$/.test(f) && !TABLE_NAMES.some((t) => f.startsWith(`${t}.`)));
+  if (unknown.length) io.stderr.write(`note: ignoring file(s) that are not contract tables: ${unknown.join(', ')}\n`);
+  progress.write(`Loading ${folder}\n   into ${target}\n`);
+  const started = performance.now();
+  try {
+    const result = await loadLocalWarehouseFromFolder({ dataDir: config.dataDir, folder, logger: cliLogger(io) });
+    const elapsed = performance.now() - started;
+    const running = await runningStack(config, io);
+    if (command.json) {
+      io.stdout.write(`${JSON.stringify({ loaded: true, file: result.file, rows: result.rows, ground_truth: result.groundTruth, restart_needed: running !== null }, null, 2)}\n`);
+    } else {
+      const width = Math.max(...TABLE_NAMES.map((t) => t.length));
+      for (const table of TABLE_NAMES) {
+        const file = findTableFile(folder, table);
+        io.stdout.write(`  ${table.padEnd(width)}  ${n(result.rows[table]).padStart(12)} rows  ${file ? relative(folder, file.path) : ''}\n`);
+      }
+      const total = TABLE_NAMES.reduce((s, t) => s + result.rows[t], 0);
+      io.stdout.write(`Loaded ${TABLE_NAMES.length} tables, ${n(total)} rows in ${seconds(elapsed)}; every table follows the contract.\n`);
+      if (result.groundTruth) io.stdout.write('Kept the folder\'s ground-truth.json next to the warehouse.\n');
+    }
+    io.stderr.write(
+      running
+        ? `The local stack at ${running} is running and keeps reading the previous data: restart it (Ctrl-C, then npm start) to use the new warehouse.\n`
+        : '`npm start` will use this data (it never replaces a loaded warehouse with generated data).\n',
+    );
+    return WAREHOUSE_EXIT.ok;
+  } catch (error) {
+    if (!(error instanceof ContractViolationError)) throw error;
+    if (command.json) io.stdout.write(`${JSON.stringify({ loaded: false, problems: error.details }, null, 2)}\n`);
+    else io.stderr.write(renderProblems(error.details));
+    return WAREHOUSE_EXIT.failed;
+  }
+}
+
+/** Problems grouped by table, then column, each with its first rows and a count. */
+export function renderProblems(problems: readonly ContractProblem[]): string {
+  const lines = ['The folder does not follow the warehouse contract. Nothing was loaded; the current warehouse is unchanged.', 'Rows are numbered from the first row after the header.', ''];
+  const tables = [...new Set(problems.map((p) => p.table))];
+  for (const table of tables) {
+    lines.push(table);
+    for (const p of problems.filter((q) => q.table === table)) {
+      const text = p.message.replace(new RegExp(`^${table}(\\.${p.column ?? ''})?: `), '');
+      lines.push(`  ${p.column ?? '(table)'}: ${text}`);
+      if (p.rows.length) {
+        const more = p.count > p.rows.length ? ` … and ${n(p.count - p.rows.length)} more` : '';
+        lines.push(`      row${p.rows.length > 1 ? 's' : ''} ${p.rows.join(', ')}${more}`);
+      }
+      if (p.examples?.length) lines.push(`      value${p.examples.length > 1 ? 's' : ''} ${[...new Set(p.examples)].map((v) => JSON.stringify(v)).join(', ')}`);
+    }
+  }
+  lines.push('', `${problems.length} problem(s) in ${tables.length} table(s). See ../shared/warehouse-contract.md for the columns, types and values each table must have.`, '');
+  return lines.join('\n');
+}
+
+/** The URL of a local stack that answers, if any (it holds the old warehouse file open). */
+async function runningStack(config: Config, io: WarehouseIo): Promise<string | null> {
+  const url = (io.env.TSI_URL?.trim() || `http://localhost:${config.port}`).replace(/\/+$/, '');
+  const doFetch = io.fetch ?? fetch;
+  try {
+    await doFetch(`${url}/healthz`, { signal: AbortSignal.timeout(700) });
+    return url;
+  } catch {
+    return null;
+  }
+}
+
+async function generateCommand(command: Extract<WarehouseCommand, { action: 'generate' }>, config: Config, io: WarehouseIo): Promise<number> {
+  const out = resolve(io.cwd ?? process.cwd(), command.out);
+  if (existsSync(out)) {
+    if (!statSync(out).isDirectory()) {
+      io.stderr.write(`tsi: warehouse generate: ${command.out} exists and is not a folder\n`);
+      return WAREHOUSE_EXIT.usage;
+    }
+    if (readdirSync(out).length && !command.force) {
+      io.stderr.write(`tsi: warehouse generate: ${command.out} is not empty; choose another --out or add --force to overwrite its tables\n`);
+      return WAREHOUSE_EXIT.usage;
+    }
+  }
+  const { writeWarehouseFolder } = await import('../shared/warehouse/generator.js');
+  const users = command.users ?? config.warehouse.localUsers;
+  const seed = command.seed ?? config.warehouse.localSeed;
+  const now = command.now ?? new Date();
+  io.stdout.write(`Generating ${n(users)} accounts (seed ${seed}${command.usageRows ? `, at least ${n(command.usageRows)} usage rows` : ''}, data up to ${now.toISOString()})\n   into ${out}\n`);
+  const started = performance.now();
+  let result: ReturnType<typeof writeWarehouseFolder>;
+  try {
+    result = writeWarehouseFolder(out, { users, seed, now, ...(command.usageRows ? { usageRows: command.usageRows } : {}) });
+  } catch (error) {
+    io.stderr.write(`tsi: warehouse generate: ${error instanceof Error ? error.message : String(error)}\n`);
+    return WAREHOUSE_EXIT.usage;
+  }
+  const width = Math.max(...TABLE_NAMES.map((t) => t.length));
+  for (const table of TABLE_NAMES) io.stdout.write(`  ${table.padEnd(width)}  ${n(result.rows[table]).padStart(12)} rows  ${table}.csv\n`);
+  const truth = result.groundTruth;
+  const withFindings = Object.keys(truth.accounts).length;
+  const patterns = (Object.keys(truth.patterns) as (keyof typeof truth.patterns)[]).map((p) => `${p} ${truth.patterns[p].length}`).join(', ');
+  io.stdout.write(
+    [
+      `Wrote ${n(truth.users)} accounts in ${seconds(performance.now() - started)}: ${n(truth.users - withFindings)} clean, ${n(withFindings)} with expected findings (${pct(withFindings, truth.users)}).`,
+      `Accounts per pattern: ${patterns}.`,
+      `Ground truth: ${join(out, 'ground-truth.json')}`,
+      `Next: npx tsi warehouse load ${command.out}`,
+      '',
+    ].join('\n'),
+  );
+  return WAREHOUSE_EXIT.ok;
+}
+
+function pct(part: number, whole: number): string {
+  return `${((100 * part) / Math.max(whole, 1)).toFixed(1)}%`;
+}
+
