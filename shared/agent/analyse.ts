@@ -1,6 +1,6 @@
 import type { Evidence, FindingSeverity, FindingType } from './model.js';
 import type { SignalName } from './scoring.js';
-import type { FlagRow, LinkRow, PaymentRow, ProfileRow, UsageRow, VoiceRow } from './steps.js';
+import type { BanEvasionRow, FlagRow, LinkRow, PaymentRow, ProfileRow, UsageRow, VoiceRow, VoiceUserRow } from './steps.js';
 
 /**
  * From step rows to findings: pure functions, one per abuse pattern of the contract. A finding
@@ -70,6 +70,12 @@ export interface Observations {
   linked?: StepOutput<LinkRow>;
   voices?: StepOutput<VoiceRow>;
   payments?: StepOutput<PaymentRow>;
+  banEvasion?: StepOutput<BanEvasionRow>;
+  voiceUsers?: StepOutput<VoiceUserRow>;
+  /** Report usage spikes only on or after this date (YYYY-MM-DD): the period a question asked about. */
+  usageFocusSince?: string;
+  /** The usage step's own window when the plan widened it for a baseline (else windowDays). */
+  usageWindowDays?: number;
 }
 
 export function analyse(obs: Observations): FindingDraft[] {
@@ -219,16 +225,13 @@ export function linkedAccountFindings(obs: Observations): FindingDraft[] {
   return out;
 }
 
+/** Ban evasion from the ban_evasion_check rows: each row is a banned, older account sharing a key. */
 export function banEvasionFindings(obs: Observations): FindingDraft[] {
-  if (!obs.linked || !obs.profile) return [];
-  const created = new Map(obs.profile.rows.map((r) => [r.user_id, r.created_at]));
+  if (!obs.banEvasion) return [];
   const out: FindingDraft[] = [];
-  for (const [subjectId, links] of groupBy(obs.linked.rows, (l) => l.subject_user_id)) {
-    const subjectCreated = created.get(subjectId);
-    if (!subjectCreated) continue;
-    const evaded = links.filter((l) => l.linked_status === 'banned' && Date.parse(l.linked_created_at) < Date.parse(subjectCreated));
-    if (!evaded.length) continue;
-    const bannedIds = [...new Set(evaded.map((l) => l.linked_user_id))].sort();
+  for (const [subjectId, evaded] of groupBy(obs.banEvasion.rows, (r) => r.subject_user_id)) {
+    const subjectCreated = evaded[0]!.subject_created_at;
+    const bannedIds = [...new Set(evaded.map((l) => l.banned_user_id))].sort();
     const linkTypes = (['card', 'device', 'ip'] as const).filter((t) => evaded.some((l) => l.link_type === t));
     out.push({
       type: 'ban_evasion',
@@ -239,7 +242,7 @@ export function banEvasionFindings(obs: Observations): FindingDraft[] {
         `and shares ${joinWords(linkTypes.map((t) => LINK_WORDS[t]!))} with ${bannedIds.length === 1 ? 'it' : 'them'}.`,
       confidence: linkTypes.some((t) => t !== 'ip') ? 0.9 : 0.6,
       escalate: false,
-      evidence: [obs.profile.cite([subjectId]), obs.linked.cite(evaded.map((l) => `${l.subject_user_id}|${l.linked_user_id}|${l.link_type}`))],
+      evidence: [obs.banEvasion.cite(evaded.map((l) => `${l.subject_user_id}|${l.banned_user_id}|${l.link_type}`))],
       signals: [{ signal: 'ban_evasion', count: bannedIds.length, detail: `${subjectId} after banned ${listIds(bannedIds)}` }],
     });
   }
@@ -305,7 +308,7 @@ export function usageFindings(obs: Observations): FindingDraft[] {
   if (!obs.usage) return [];
   const out: FindingDraft[] = [];
   for (const [userId, days] of groupBy(obs.usage.rows, (r) => r.user_id)) {
-    const spikes = spikeDays(days);
+    const spikes = spikeDays(days).filter((d) => !obs.usageFocusSince || d.usage_date >= obs.usageFocusSince);
     if (!spikes.length) continue;
     const top = spikes.reduce((a, b) => (b.ratio > a.ratio ? b : a));
     const dayText = spikes.map((s) => `${s.usage_date}: ${formatNumber(s.characters)} characters (${Math.round(s.ratio)}x)`).join('; ');
@@ -315,7 +318,7 @@ export function usageFindings(obs: Observations): FindingDraft[] {
       title: `Usage spike: ${Math.round(top.ratio)}x the account's usual daily volume`,
       summary:
         `Account ${userId} synthesised far more than its own baseline (median ${formatNumber(top.baseline)} characters over its other ${top.baselineDays} active days ` +
-        `in the last ${obs.windowDays} days) on ${plural(spikes.length, 'day')}: ${dayText}.`,
+        `in the last ${obs.usageWindowDays ?? obs.windowDays} days) on ${plural(spikes.length, 'day')}: ${dayText}.`,
       confidence: CONFIDENCE.usage,
       escalate: false,
       evidence: [obs.usage.cite(spikes.map((s) => `${userId}|${s.usage_date}`))],

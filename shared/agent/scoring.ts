@@ -81,14 +81,21 @@ export function scoreRisk(signals: readonly { signal: SignalName; count: number;
     merged.set(s.signal, m);
   }
   const contributions = [...merged]
-    .map(([signal, m]) => ({ signal, points: signalPoints(signal, m.count), detail: m.details.join('; ') }))
+    .map(([signal, m]) => ({ signal, points: signalPoints(signal, m.count), detail: m.details.join('; '), count: m.count }))
     .filter((c) => c.points > 0)
     .sort((a, b) => b.points - a.points || a.signal.localeCompare(b.signal));
   const score = Math.min(100, contributions.reduce((sum, c) => sum + c.points, 0));
   return { score, contributions };
 }
 
-export function recommendAction(input: { resolved: boolean; findings: readonly Pick<Finding, 'type' | 'escalate'>[]; risk: RiskAssessment; incomplete: boolean }): RecommendedAction {
+export function recommendAction(input: {
+  resolved: boolean;
+  findings: readonly Pick<Finding, 'type' | 'escalate'>[];
+  risk: RiskAssessment;
+  incomplete: boolean;
+  /** A focused plan ran only the checks the question asked for: "nothing found" covers only those. */
+  focused?: boolean;
+}): RecommendedAction {
   if (!input.resolved) return { action: 'none', reason: 'The subject was not found; there is nothing to act on.' };
   if (input.findings.some((f) => f.escalate)) {
     return { action: 'escalate', reason: 'A moderation flag in category sexual_minors or of critical severity must go to the specialist team.' };
@@ -99,7 +106,9 @@ export function recommendAction(input: { resolved: boolean; findings: readonly P
     action === 'none'
       ? input.findings.length
         ? `Only weak signals (risk score ${score}/100); no action needed.`
-        : 'No abuse signals were found.'
+        : input.focused
+          ? 'No abuse signals were found in the checks the question asked for; run without a question for a full review.'
+          : 'No abuse signals were found.'
       : `Risk score ${score}/100.`;
   const raise = (to: Action, why: string) => {
     if (ACTION_ORDER.indexOf(to) > ACTION_ORDER.indexOf(action)) {

@@ -25,6 +25,10 @@ export interface SummaryInput {
   failedSteps: string[];
   truncatedSteps: string[];
   stopped: boolean;
+  /** Patterns a focused plan did not check (empty for a full plan). */
+  unchecked?: string[];
+  /** One sentence on how the plan was made, when it is worth saying (LLM planner, or its fallback). */
+  planNote?: string;
 }
 
 export function summarise(s: SummaryInput): string {
@@ -38,8 +42,12 @@ export function summarise(s: SummaryInput): string {
     parts.push(`Incomplete: ${s.failedSteps.join(', ')} failed, so the absence of findings from ${s.failedSteps.length === 1 ? 'that step' : 'those steps'} says nothing.`);
   }
   if (s.truncatedSteps.length) parts.push(`Row limit reached in ${s.truncatedSteps.join(', ')}; findings from ${s.truncatedSteps.length === 1 ? 'it' : 'them'} may be partial.`);
+  const unchecked = s.unchecked ?? [];
+  if (unchecked.length) parts.push(`Focused on the question: ${unchecked.join(', ')} ${unchecked.length === 1 ? 'was' : 'were'} not checked.`);
   if (!s.findings.length) {
-    if (!s.failedSteps.length && !s.stopped) {
+    if (unchecked.length) {
+      parts.push('No abuse signals found in the checks that ran; this is not a full review of the account.');
+    } else if (!s.failedSteps.length && !s.stopped) {
       parts.push(
         `No abuse signals found: usage over the last ${s.windowDays} days and moderation flags, linked accounts, owned voices and payments over the last ${s.historyDays} days show nothing to report.`,
       );
@@ -50,7 +58,10 @@ export function summarise(s: SummaryInput): string {
     const listed = s.findings.map((f) => `[${f.severity}] ${f.title}`).join('; ');
     parts.push(`${s.findings.length === 1 ? '1 finding' : `${s.findings.length} findings`}: ${listed}.`);
     if (s.findings.some((f) => f.escalate)) parts.push('Escalation is required.');
+    const stale = s.findings.filter((f) => f.stale).length;
+    if (stale) parts.push(`${stale === 1 ? '1 finding rests' : `${stale} findings rest`} on stale data (see the finding).`);
   }
   parts.push(`Risk score ${s.risk.score}/100; recommended action: ${s.action.action}.`);
+  if (s.planNote) parts.push(s.planNote);
   return parts.join(' ');
 }

@@ -1,5 +1,5 @@
 import { analyse, spikeDays, THRESHOLDS, type Observations, type StepOutput } from '../../shared/agent/analyse.js';
-import type { FlagRow, LinkRow, PaymentRow, ProfileRow, UsageRow, VoiceRow } from '../../shared/agent/steps.js';
+import type { BanEvasionRow, FlagRow, LinkRow, PaymentRow, ProfileRow, UsageRow, VoiceRow } from '../../shared/agent/steps.js';
 import { redactText } from '../../shared/platform/redact.js';
 
 const out = <R>(step: string, rows: R[]): StepOutput<R> => ({
@@ -40,6 +40,13 @@ describe('usage anomalies', () => {
     expect(finding!.evidence[0]!.row_keys).toEqual(['u1|2026-02-06', 'u1|2026-02-07']);
     expect(finding!.signals).toEqual([expect.objectContaining({ signal: 'usage_spike', count: 2 })]);
   });
+
+  it('reports only spikes inside the period a question asked about, judged against the whole window', () => {
+    const usage = out('usage_summary', days([5_000, 6_000, 4_000, 5_500, 6_500, 1_000_000, 5_000, 5_200]));
+    expect(analyse(obs({ usage, usageFocusSince: '2026-02-07' }))).toEqual([]);
+    const [finding] = analyse(obs({ usage, usageFocusSince: '2026-02-06' }));
+    expect(finding!.evidence[0]!.row_keys).toEqual(['u1|2026-02-06']);
+  });
 });
 
 describe('moderation history', () => {
@@ -69,15 +76,23 @@ describe('linked accounts and ban evasion', () => {
     expect(rate([link('u2', 'ip', 'suspended')])).toBe('high');
   });
 
-  it('calls it ban evasion only when a linked banned account is older than the subject', () => {
-    const older = analyse(obs({ profile: subject, linked: out('linked_accounts', [link('u2', 'card', 'banned', '2025-06-01T00:00:00.000Z')]) }));
-    expect(older.map((f) => f.type).sort()).toEqual(['ban_evasion', 'linked_accounts']);
-    const evasion = older.find((f) => f.type === 'ban_evasion')!;
-    expect(evasion.evidence.map((e) => [e.step, e.row_keys])).toEqual([['account_profile', ['u1']], ['linked_accounts', ['u1|u2|card']]]);
-    const younger = analyse(obs({ profile: subject, linked: out('linked_accounts', [link('u2', 'card', 'banned', '2026-02-01T00:00:00.000Z')]) }));
-    expect(younger.map((f) => f.type)).toEqual(['linked_accounts']);
-    const suspended = analyse(obs({ profile: subject, linked: out('linked_accounts', [link('u2', 'card', 'suspended', '2025-06-01T00:00:00.000Z')]) }));
-    expect(suspended.map((f) => f.type)).toEqual(['linked_accounts']);
+  const ban = (banned_user_id: string, link_type: 'card' | 'device' | 'ip'): BanEvasionRow => ({
+    subject_user_id: 'u1', subject_created_at: '2026-01-10T00:00:00.000Z', banned_user_id, banned_created_at: '2025-06-01T00:00:00.000Z', link_type, shared_identifiers: 1,
+  });
+
+  it('reports ban evasion from the ban_evasion_check rows, citing exactly them', () => {
+    const [evasion] = analyse(obs({ banEvasion: out('ban_evasion_check', [ban('u2', 'card'), ban('u2', 'ip'), ban('u3', 'device')]) }));
+    expect(evasion).toMatchObject({ type: 'ban_evasion', severity: 'high', confidence: 0.9, escalate: false });
+    expect(evasion!.summary).toBe('Account u1 was created on 2026-01-10, after banned accounts u2, u3, and shares a payment card, a login device and an IP address with them.');
+    expect(evasion!.evidence.map((e) => [e.step, e.row_keys])).toEqual([['ban_evasion_check', ['u1|u2|card', 'u1|u2|ip', 'u1|u3|device']]]);
+    expect(evasion!.signals).toEqual([expect.objectContaining({ signal: 'ban_evasion', count: 2 })]);
+  });
+
+  it('trusts a shared IP alone less, and finds no ban evasion without rows or from linked accounts alone', () => {
+    expect(analyse(obs({ banEvasion: out('ban_evasion_check', [ban('u2', 'ip')]) }))[0]!.confidence).toBe(0.6);
+    expect(analyse(obs({ banEvasion: out('ban_evasion_check', []) }))).toEqual([]);
+    const linkedOnly = analyse(obs({ profile: subject, linked: out('linked_accounts', [link('u2', 'card', 'banned', '2025-06-01T00:00:00.000Z')]) }));
+    expect(linkedOnly.map((f) => f.type)).toEqual(['linked_accounts']);
   });
 
   it('reports an account that is already banned or suspended, not an active or deleted one', () => {

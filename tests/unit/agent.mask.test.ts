@@ -1,7 +1,7 @@
 import { maskParams, maskSubject, maskValue } from '../../shared/agent/mask.js';
 import { STEPS, stepInfo } from '../../shared/agent/steps.js';
 import { columnSpec, piiColumns } from '../../shared/warehouse/contract.js';
-import { parseTemplate } from '../../shared/warehouse/sql.js';
+import { describeSql } from '../../shared/guard/describe.js';
 
 describe('PII masking', () => {
   it('masks by the contract column a parameter is bound to', () => {
@@ -28,7 +28,7 @@ describe('PII masking', () => {
 
   it('binds every parameter of every step to a contract column, and only resolution steps take personal data', () => {
     for (const step of Object.values(STEPS)) {
-      const params = parseTemplate(step.sql).params;
+      const params = describeSql(step.sql).params;
       expect(Object.keys(step.paramColumns).sort()).toEqual([...params].sort());
       for (const ref of Object.values(step.paramColumns)) expect(() => columnSpec(ref)).not.toThrow();
       if (stepInfo(step).piiParams) expect(step.needsAccounts).toBe(false);

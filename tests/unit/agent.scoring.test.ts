@@ -13,7 +13,7 @@ describe('risk scoring', () => {
       { signal: 'linked_banned_or_suspended', count: 2, detail: 'a' },
       { signal: 'linked_banned_or_suspended', count: 2, detail: 'b' },
     ]);
-    expect(risk).toEqual({ score: 36, contributions: [{ signal: 'linked_banned_or_suspended', points: 36, detail: 'a; b' }] });
+    expect(risk).toEqual({ score: 36, contributions: [{ signal: 'linked_banned_or_suspended', points: 36, detail: 'a; b', count: 4 }] });
     const everything = scoreRisk((Object.keys(SIGNAL_WEIGHTS) as (keyof typeof SIGNAL_WEIGHTS)[]).map((signal) => ({ signal, count: 5, detail: signal })));
     expect(everything.score).toBe(100);
     expect(everything.contributions[0]!.points).toBeGreaterThanOrEqual(everything.contributions.at(-1)!.points);
@@ -31,6 +31,7 @@ describe('recommended action', () => {
   it('recommends nothing for a subject that was not found, or a clean one', () => {
     expect(recommendAction({ resolved: false, findings: [], risk: risk(0), incomplete: false }).action).toBe('none');
     expect(recommendAction({ resolved: true, findings: [], risk: risk(0), incomplete: false })).toEqual({ action: 'none', reason: 'No abuse signals were found.' });
+    expect(recommendAction({ resolved: true, findings: [], risk: risk(0), incomplete: false, focused: true }).reason).toMatch(/in the checks the question asked for/);
   });
 
   it.each([
