@@ -1,11 +1,10 @@
 import type { BigQuery, Job } from '@google-cloud/bigquery';
 import type { Logger } from '../platform/logger.js';
 import { TABLE_NAMES, type TableName } from './contract.js';
-import { WarehouseBudgetError, WarehouseQueryError, WarehouseUnavailableError } from './errors.js';
-import { DEFAULT_MAX_ROWS, WarehouseQuerySchema, type ParamValue, type Warehouse, type WarehouseQuery, type WarehouseResult } from './port.js';
-import { bindParams, parseTemplate, renderTemplate } from './sql.js';
+import { WarehouseBudgetError, WarehouseQueryError, WarehouseTimeoutError, WarehouseUnavailableError } from './errors.js';
+import type { EngineQuery, EngineResult, EngineRun, ParamValue, WarehouseEngine } from './port.js';
 
-export interface BigQueryWarehouseOptions {
+export interface BigQueryEngineOptions {
   /** Project the query jobs run (and are billed) in. */
   jobProject: string;
   /** Project and dataset holding the contract tables (e.g. the analytics team's `dbt_marts`). */
@@ -13,10 +12,6 @@ export interface BigQueryWarehouseOptions {
   dataset: string;
   location: string;
   logger: Logger;
-  /** Refuse a query whose dry-run estimate is larger, and cap billing at it (maximumBytesBilled). */
-  maxBytesPerQuery: number;
-  /** BigQuery cancels a job that runs longer (configuration.jobTimeoutMs). */
-  jobTimeoutMs: number;
   /** Rows per results page. */
   pageSize?: number;
   /** Real table names where they differ from the contract's. */
@@ -51,7 +46,14 @@ export function toQueryParameters(params: Record<string, ParamValue>): QueryPara
   });
 }
 
-export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Warehouse {
+/**
+ * The production engine: BigQuery through the official client, reachable only through the guard,
+ * which hands it SQL with contract tables already spelled `project.dataset.table`. The estimate
+ * is a dry run; a run is a query job with named typed parameters, `maximumBytesBilled` (BigQuery
+ * itself refuses to bill more), `jobTimeoutMs`, a label and a job id prefix, read page by page
+ * only as far as the row limit needs; past its timeout the job is cancelled.
+ */
+export function createBigQueryEngine(options: BigQueryEngineOptions): WarehouseEngine {
   if (!PROJECT.test(options.jobProject) || !PROJECT.test(options.dataProject)) throw new Error('BigQuery project ids are malformed');
   if (!DATASET.test(options.dataset)) throw new Error('BigQuery dataset name is malformed');
   const tableNames = Object.fromEntries(TABLE_NAMES.map((t) => [t, options.tables?.[t] ?? t])) as Record<TableName, string>;
@@ -71,45 +73,56 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
       });
     })());
 
-  const spell = (name: TableName) => `\`${options.dataProject}.${options.dataset}.${tableNames[name]}\``;
+  const request = (q: EngineQuery) => ({
+    query: q.sql,
+    useLegacySql: false,
+    parameterMode: 'NAMED',
+    queryParameters: toQueryParameters(q.params),
+    location: options.location,
+    labels: { tsi_query: q.label },
+  });
 
   return {
     kind: 'bigquery',
 
-    async query<T = Record<string, unknown>>(input: WarehouseQuery): Promise<WarehouseResult<T>> {
-      const q = WarehouseQuerySchema.parse(input);
-      const maxRows = q.maxRows ?? DEFAULT_MAX_ROWS;
-      const parsed = parseTemplate(q.sql);
-      const params = bindParams(parsed, q.params);
-      const request = {
-        query: renderTemplate(parsed, { table: spell, param: (name) => '@' + name }),
-        useLegacySql: false,
-        parameterMode: 'NAMED',
-        queryParameters: toQueryParameters(params),
-        location: options.location,
-        labels: { tsi_query: q.label },
-      };
+    tableName: (table) => `\`${options.dataProject}.${options.dataset}.${tableNames[table]}\``,
+
+    async estimate(q: EngineQuery): Promise<number> {
+      const bq = await bigquery();
+      try {
+        const [dry] = await bq.createQueryJob({ ...request(q), dryRun: true });
+        return Number(dry.metadata?.statistics?.totalBytesProcessed ?? dry.metadata?.statistics?.query?.totalBytesProcessed ?? 0);
+      } catch (error) {
+        throw mapError(error, q.label, 0, options.logger);
+      }
+    },
+
+    async run<T = Record<string, unknown>>(q: EngineRun): Promise<EngineResult<T>> {
       const bq = await bigquery();
       const started = performance.now();
-      let estimatedBytes = 0;
       try {
-        const [dry] = await bq.createQueryJob({ ...request, dryRun: true });
-        estimatedBytes = Number(dry.metadata?.statistics?.totalBytesProcessed ?? dry.metadata?.statistics?.query?.totalBytesProcessed ?? 0);
-        if (estimatedBytes > options.maxBytesPerQuery) throw new WarehouseBudgetError(q.label, estimatedBytes, options.maxBytesPerQuery);
-
         const [job] = await bq.createQueryJob({
-          ...request,
-          maximumBytesBilled: String(options.maxBytesPerQuery),
-          jobTimeoutMs: options.jobTimeoutMs,
+          ...request(q),
+          maximumBytesBilled: String(q.maxBytesBilled),
+          jobTimeoutMs: q.timeoutMs,
           jobPrefix: `tsi_${q.label}_`,
         });
-        const { rows, truncated, bytesProcessed } = await readResults(job, q.label, maxRows, pageSize, options.jobTimeoutMs);
+        const { rows, truncated, bytesProcessed: fromResults } = await readResults(job, q.label, q.maxRows, pageSize, q.timeoutMs);
+        // jobs.get: the job's own statistics are authoritative for what was processed (lineage).
+        const [meta] = (await job.getMetadata()) as unknown as [{ statistics?: { totalBytesProcessed?: string; query?: { totalBytesProcessed?: string } } }];
+        const fromJob = meta.statistics?.query?.totalBytesProcessed ?? meta.statistics?.totalBytesProcessed;
+        const bytesProcessed = fromJob !== undefined ? Number(fromJob) : fromResults;
         const durationMs = Math.round(performance.now() - started);
-        options.logger.debug('warehouse query', { query: q.label, job_id: job.id, rows: rows.length, truncated, estimated_bytes: estimatedBytes, bytes_processed: bytesProcessed, duration_ms: durationMs });
-        return { rows: rows as T[], truncated, estimatedBytes, bytesProcessed, durationMs, jobId: job.id ?? null };
+        options.logger.debug('warehouse query', { query: q.label, job_id: job.id, rows: rows.length, truncated, bytes_processed: bytesProcessed, duration_ms: durationMs });
+        return { rows: rows as T[], truncated, bytesProcessed, durationMs, jobId: job.id ?? null };
       } catch (error) {
-        throw mapError(error, q.label, estimatedBytes, options);
+        throw mapError(error, q.label, q.maxBytesBilled, options.logger);
       }
+    },
+
+    async dataVersion() {
+      // Table modification times would cost a request per table; the guard's cache TTL bounds staleness.
+      return null;
     },
 
     async ping() {
@@ -117,7 +130,7 @@ export function createBigQueryWarehouse(options: BigQueryWarehouseOptions): Ware
       try {
         await bq.createQueryJob({ query: 'SELECT 1', useLegacySql: false, dryRun: true, location: options.location });
       } catch (error) {
-        throw mapError(error, 'ping', 0, options);
+        throw mapError(error, 'ping', 0, options.logger);
       }
     },
 
@@ -132,8 +145,9 @@ async function readResults(job: Job, label: string, maxRows: number, pageSize: n
   let pageToken: string | undefined;
   let bytesProcessed: number | null = null;
   let more = false;
-  // BigQuery itself cancels the job at jobTimeoutMs; this only guards against a wedged poll loop.
-  const deadline = performance.now() + jobTimeoutMs + 60_000;
+  // BigQuery itself stops the job at jobTimeoutMs; past it we also cancel it (a wedged poll, or a
+  // job BigQuery did not stop), so nothing keeps running for a caller who has given up.
+  const deadline = performance.now() + jobTimeoutMs;
   for (;;) {
     const [parsedRows, , response] = (await job.getQueryResults({
       autoPaginate: false,
@@ -143,7 +157,7 @@ async function readResults(job: Job, label: string, maxRows: number, pageSize: n
     if (response.jobComplete === false) {
       if (performance.now() > deadline) {
         await job.cancel().catch(() => undefined);
-        throw new WarehouseQueryError(label, 'the job did not finish in time');
+        throw new WarehouseTimeoutError(label, jobTimeoutMs);
       }
       continue;
     }
@@ -214,12 +228,13 @@ export function timestampToIso(value: string): string {
   return new Date(value.replace(/(\.\d{3})\d+/, '$1')).toISOString();
 }
 
-function mapError(error: unknown, label: string, estimatedBytes: number, options: BigQueryWarehouseOptions): Error {
-  if (error instanceof WarehouseBudgetError || error instanceof WarehouseQueryError) return error;
+function mapError(error: unknown, label: string, budgetBytes: number, logger: Logger): Error {
+  if (error instanceof WarehouseBudgetError || error instanceof WarehouseQueryError || error instanceof WarehouseTimeoutError) return error;
   const e = error as { code?: number | string; errors?: { reason?: string }[]; response?: { status?: { errorResult?: { reason?: string } } } };
   const reason = e.errors?.[0]?.reason ?? e.response?.status?.errorResult?.reason;
-  options.logger.error('BigQuery request failed', error, { query: label, reason, code: e.code });
-  if (reason === 'bytesBilledLimitExceeded') return new WarehouseBudgetError(label, estimatedBytes, options.maxBytesPerQuery);
+  logger.error('BigQuery request failed', error, { query: label, reason, code: e.code });
+  if (reason === 'bytesBilledLimitExceeded') return new WarehouseBudgetError(label, null, budgetBytes);
+  if (reason === 'jobTimeout' || reason === 'stopped') return new WarehouseQueryError(label, `BigQuery reported "${reason}" (the job ran past its timeout or was cancelled)`);
   if (reason && ['invalidQuery', 'invalid', 'notFound', 'accessDenied', 'jobTimeout', 'timeout', 'stopped', 'duplicate'].includes(reason)) {
     return new WarehouseQueryError(label, `BigQuery reported "${reason}"`);
   }

@@ -1,28 +1,28 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { DuckDBConnection, DuckDBInstance, DuckDBType, DuckDBValue, DuckDBValueConverter } from '@duckdb/node-api';
 import type { Logger } from '../platform/logger.js';
 import { CONTRACT, TABLE_NAMES, type TableName } from './contract.js';
-import { WarehouseBudgetError, WarehouseQueryError, WarehouseUnavailableError } from './errors.js';
-import { estimateBytes, type TableStats } from './estimate.js';
-import { DEFAULT_MAX_ROWS, WarehouseQuerySchema, type ParamValue, type Warehouse, type WarehouseQuery, type WarehouseResult } from './port.js';
-import { bindParams, parseTemplate, renderTemplate } from './sql.js';
+import { WarehouseQueryError, WarehouseTimeoutError, WarehouseUnavailableError } from './errors.js';
+import { estimateScanBytes, type TableStats } from './estimate.js';
+import type { EngineQuery, EngineResult, EngineRun, ParamValue, WarehouseEngine } from './port.js';
 
 type Duck = typeof import('@duckdb/node-api');
 
-export interface DuckDbWarehouseOptions {
+export interface DuckDbEngineOptions {
   /** The local warehouse file (`<dataDir>/warehouse/warehouse.duckdb`). */
   file: string;
   logger: Logger;
-  /** Queries whose estimate exceeds this are refused before they run. */
-  maxBytesPerQuery: number;
 }
 
+const DAY_MS = 86_400_000;
+
 /**
- * The embedded warehouse: DuckDB over a file loaded with contract data. The file is opened
- * read-only on first use (so no template can change data, and several readers may share it) and
- * each query gets its own connection on the cached instance.
+ * The embedded engine: DuckDB over a file loaded with contract data, reachable only through the
+ * guard, which hands it SQL already translated to DuckDB. The file is opened read-only on first
+ * use (nothing can change data; several readers may share it) and each query gets its own
+ * connection on the cached instance, interrupted when it outlives its timeout.
  */
-export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Warehouse {
+export function createDuckDbEngine(options: DuckDbEngineOptions): WarehouseEngine {
   let opened: Promise<{ duck: Duck; instance: DuckDBInstance }> | null = null;
   const stats = new Map<TableName, Promise<TableStats>>();
 
@@ -64,45 +64,99 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Warehous
     return s;
   };
 
+  const ranges = new Map<string, Promise<number>>();
+  /** Rows of the daily partitions a time range touches (BigQuery prunes whole days); cached per day range. */
+  const rowsInRange = (table: TableName, from: Date | null, to: Date | null): Promise<number> => {
+    const column = CONTRACT[table].partitionColumn;
+    if (!column || (!from && !to)) return tableStats(table).then((s) => s.rowCount);
+    const key = `${table}|${from ? Math.floor(from.getTime() / DAY_MS) : ''}|${to ? Math.floor(to.getTime() / DAY_MS) : ''}`;
+    let cached = ranges.get(key);
+    if (!cached) {
+      cached = countRange(table, column, from, to);
+      cached.catch(() => ranges.delete(key));
+      ranges.set(key, cached);
+    }
+    return cached;
+  };
+
+  const countRange = (table: TableName, column: string, from: Date | null, to: Date | null): Promise<number> => {
+    return withConnection(async (conn, duck) => {
+      const where: string[] = [];
+      const values: Record<string, DuckDBValue> = {};
+      const types: Record<string, DuckDBType> = {};
+      if (from) {
+        where.push(`${column} >= $lo`);
+        values.lo = duck.timestampValue(BigInt(Math.floor(from.getTime() / DAY_MS) * DAY_MS) * 1000n);
+        types.lo = duck.TIMESTAMP;
+      }
+      if (to) {
+        where.push(`${column} < $hi`);
+        values.hi = duck.timestampValue(BigInt((Math.floor(to.getTime() / DAY_MS) + 1) * DAY_MS) * 1000n);
+        types.hi = duck.TIMESTAMP;
+      }
+      const reader = await conn.runAndReadAll(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where.join(' AND ')}`, values, types);
+      return Number(reader.getRowObjectsJS()[0]?.n ?? 0);
+    });
+  };
+
   return {
     kind: 'duckdb',
 
-    async query<T = Record<string, unknown>>(input: WarehouseQuery): Promise<WarehouseResult<T>> {
-      const q = WarehouseQuerySchema.parse(input);
-      const maxRows = q.maxRows ?? DEFAULT_MAX_ROWS;
-      const parsed = parseTemplate(q.sql);
-      const params = bindParams(parsed, q.params);
-      const sql = renderTemplate(parsed, { table: (name) => name, param: (name) => '$' + name });
+    tableName: (table) => table,
 
-      const allStats = Object.fromEntries(await Promise.all(parsed.tables.map(async (t) => [t, await tableStats(t)] as const)));
-      const estimatedBytes = estimateBytes(parsed, allStats);
-      if (estimatedBytes > options.maxBytesPerQuery) throw new WarehouseBudgetError(q.label, estimatedBytes, options.maxBytesPerQuery);
+    async estimate(q: EngineQuery): Promise<number> {
+      let total = 0;
+      for (const scan of q.scans) {
+        const [s, rows] = await Promise.all([tableStats(scan.table), rowsInRange(scan.table, scan.from, scan.to)]);
+        total += estimateScanBytes(scan.table, scan.columns, rows, s);
+      }
+      return Math.round(total);
+    },
 
+    async run<T = Record<string, unknown>>(q: EngineRun): Promise<EngineResult<T>> {
       const started = performance.now();
+      let timedOut = false;
       try {
         const rows = await withConnection(async (conn, duck) => {
-          const { values, types } = toDuckParams(duck, params);
-          const result = await conn.stream(sql, values, types);
-          const names = result.deduplicatedColumnNames();
-          const convert = rowConverter(duck);
-          const out: Record<string, unknown>[] = [];
-          while (out.length <= maxRows) {
-            const chunk = await result.fetchChunk();
-            if (!chunk || chunk.rowCount === 0) break;
-            for (const values of chunk.convertRows(convert)) {
-              out.push(Object.fromEntries(names.map((n, i) => [n, values[i] ?? null])));
+          const timer = setTimeout(() => {
+            timedOut = true;
+            conn.interrupt();
+          }, q.timeoutMs);
+          try {
+            const { values, types } = toDuckParams(duck, q.params);
+            const result = await conn.stream(q.sql, values, types);
+            const names = result.deduplicatedColumnNames();
+            const convert = rowConverter(duck);
+            const out: Record<string, unknown>[] = [];
+            while (out.length <= q.maxRows) {
+              const chunk = await result.fetchChunk();
+              if (!chunk || chunk.rowCount === 0) break;
+              for (const values of chunk.convertRows(convert)) {
+                out.push(Object.fromEntries(names.map((n, i) => [n, values[i] ?? null])));
+              }
             }
+            return out;
+          } finally {
+            clearTimeout(timer);
           }
-          return out;
         });
         const durationMs = Math.round(performance.now() - started);
-        const truncated = rows.length > maxRows;
-        options.logger.debug('warehouse query', { query: q.label, rows: Math.min(rows.length, maxRows), truncated, estimated_bytes: estimatedBytes, duration_ms: durationMs });
-        return { rows: rows.slice(0, maxRows) as T[], truncated, estimatedBytes, bytesProcessed: null, durationMs, jobId: null };
+        const truncated = rows.length > q.maxRows;
+        return { rows: rows.slice(0, q.maxRows) as T[], truncated, bytesProcessed: null, durationMs, jobId: null };
       } catch (error) {
+        if (timedOut) throw new WarehouseTimeoutError(q.label, q.timeoutMs);
         if (error instanceof WarehouseUnavailableError) throw error;
         options.logger.error('warehouse query failed', error, { query: q.label });
         throw new WarehouseQueryError(q.label, engineReason(error));
+      }
+    },
+
+    async dataVersion() {
+      try {
+        const s = statSync(options.file);
+        return `${s.mtimeMs}:${s.size}`;
+      } catch {
+        return null;
       }
     },
 
@@ -119,6 +173,7 @@ export function createDuckDbWarehouse(options: DuckDbWarehouseOptions): Warehous
       const current = opened;
       opened = null;
       stats.clear();
+      ranges.clear();
       if (!current) return;
       try {
         (await current).instance.closeSync();

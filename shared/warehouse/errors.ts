@@ -11,12 +11,15 @@ export class WarehouseQueryError extends AppError {
 }
 
 export class WarehouseBudgetError extends AppError {
-  constructor(label: string, estimatedBytes: number, budgetBytes: number) {
+  /** `estimatedBytes` null: BigQuery stopped the job at maximumBytesBilled (no estimate was over). */
+  constructor(label: string, estimatedBytes: number | null, budgetBytes: number) {
     super(
       'warehouse-budget-exceeded',
       422,
       'Warehouse query over budget',
-      `Query "${label}" would read about ${estimatedBytes} bytes, over the per-query budget of ${budgetBytes} bytes.`,
+      estimatedBytes === null
+        ? `Query "${label}" was stopped by BigQuery: it would bill more than the budget of ${budgetBytes} bytes.`
+        : `Query "${label}" would read about ${estimatedBytes} bytes, over the per-query budget of ${budgetBytes} bytes.`,
       { query: label, estimated_bytes: estimatedBytes, budget_bytes: budgetBytes },
     );
   }
@@ -32,5 +35,12 @@ export class WarehouseUnavailableError extends AppError {
 export class SqlTemplateError extends AppError {
   constructor(detail: string) {
     super('warehouse-template-invalid', 500, 'Invalid query template', detail);
+  }
+}
+
+/** The query ran past its timeout and was cancelled (DuckDB interrupt / BigQuery jobs.cancel). */
+export class WarehouseTimeoutError extends AppError {
+  constructor(label: string, timeoutMs: number) {
+    super('warehouse-timeout', 504, 'Warehouse query timed out', `Query "${label}" ran longer than ${timeoutMs} ms and was cancelled.`, { query: label, timeout_ms: timeoutMs });
   }
 }

@@ -5,8 +5,9 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { ManualClock } from '../../shared/platform/clock.js';
 import { loadConfig } from '../../shared/platform/config.js';
 import { Logger } from '../../shared/platform/logger.js';
-import { createDuckDbWarehouse } from '../../shared/warehouse/duckdb.js';
-import { WarehouseBudgetError, WarehouseUnavailableError } from '../../shared/warehouse/errors.js';
+import { createGuardedWarehouse, DEFAULT_GUARD_SETTINGS } from '../../shared/guard/guarded.js';
+import { createDuckDbEngine } from '../../shared/warehouse/duckdb.js';
+import { WarehouseUnavailableError } from '../../shared/warehouse/errors.js';
 import { writeCsvFolder, type GeneratedTables } from '../../shared/warehouse/generator.js';
 import { createWarehouse, ensureLocalWarehouse, loadLocalWarehouseFromFolder, localWarehousePaths } from '../../shared/warehouse/index.js';
 import { ContractViolationError, loadFolderIntoDuckDb } from '../../shared/warehouse/load.js';
@@ -17,6 +18,18 @@ const root = mkdtempSync(join(tmpdir(), 'tsi-duckdb-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const ts = (iso: string) => new Date(iso);
+const LEAD = { principal: 'lead@example.com', roles: ['lead'] };
+
+/** The DuckDB engine behind the guard (no cache, so every query reaches the engine). */
+function duckWarehouse(file: string, budget: number): Warehouse {
+  return createGuardedWarehouse({
+    engine: createDuckDbEngine({ file, logger }),
+    settings: { ...DEFAULT_GUARD_SETTINGS, budgetBytesByRole: { lead: budget }, cacheEntries: 0 },
+    clock: new ManualClock(ts('2026-03-01T00:00:00Z')),
+    logger,
+    audit: null,
+  });
+}
 
 /** A handful of contract rows, enough to see every type come back. */
 function tinyTables(): GeneratedTables {
@@ -59,16 +72,16 @@ describe('DuckDB warehouse adapter', () => {
   beforeAll(async () => {
     file = join(root, 'tiny.duckdb');
     await loadFolderIntoDuckDb({ folder: tinyWarehouseFile('tiny'), file, logger });
-    wh = createDuckDbWarehouse({ file, logger, maxBytesPerQuery: 1e12 });
+    wh = duckWarehouse(file, 1e12);
   });
   afterAll(() => wh.close());
 
   it('returns rows in the port\'s shape: numbers, ISO timestamps, dates, booleans, nulls', async () => {
     const r = await wh.query({
-      label: 'types',
+      actor: LEAD, label: 'types',
       sql: `SELECT u.user_id, u.created_at, u.identity_verified, u.country, CAST(u.created_at AS DATE) AS created_day,
                    COUNT(e.request_id) AS requests, SUM(e.characters) AS characters, AVG(e.moderation_score) AS avg_score
-            FROM {{dim_users}} u LEFT JOIN {{fct_tts_usage}} e ON e.user_id = u.user_id AND e.event_ts >= @since AND e.event_ts < @until
+            FROM dim_users u LEFT JOIN fct_tts_usage e ON e.user_id = u.user_id AND e.event_ts >= @since AND e.event_ts < @until
             GROUP BY u.user_id, u.created_at, u.identity_verified, u.country
             ORDER BY u.user_id`,
       params: { since: ts('2026-01-01T00:00:00Z'), until: ts('2026-03-01T00:00:00Z') },
@@ -76,52 +89,52 @@ describe('DuckDB warehouse adapter', () => {
     expect(r.rows[0]).toEqual({ user_id: 'u1', created_at: '2026-01-01T10:00:00.123Z', identity_verified: true, country: 'US', created_day: '2026-01-01', requests: 2, characters: 400, avg_score: 0.375 });
     expect(r.rows[1]).toMatchObject({ user_id: 'u2', country: null, requests: 1, characters: 7 });
     expect(r.rows[2]).toMatchObject({ user_id: 'u3', requests: 0, characters: null });
-    const money = await wh.query({ label: 'money', sql: 'SELECT SUM(amount_usd) AS total, MAX(amount_usd) AS top FROM {{fct_payments}}', params: {} });
+    const money = await wh.query({ actor: LEAD, label: 'money', sql: 'SELECT SUM(amount_usd) AS total, MAX(amount_usd) AS top FROM fct_payments WHERE payment_ts >= @since', params: { since: ts('2026-01-01T00:00:00Z') } });
     expect(money.rows).toEqual([{ total: 100.05, top: 99.95 }]);
   });
 
   it('binds string, list, timestamp, number, boolean and null parameters by name', async () => {
     const r = await wh.query({
-      label: 'params',
-      sql: `SELECT user_id FROM {{dim_users}}
+      actor: LEAD, label: 'params',
+      sql: `SELECT user_id FROM dim_users
             WHERE user_id IN (SELECT * FROM UNNEST(@ids)) AND created_at < @before AND identity_verified = @verified
               AND (@country IS NULL OR country = @country) AND @min_len <= 2`,
       params: { ids: ['u1', 'u2', 'zz'], before: ts('2026-01-05T00:00:00Z'), verified: false, country: null, min_len: 2, unused: 'ignored' },
     });
     expect(r.rows).toEqual([{ user_id: 'u2' }]);
-    const empty = await wh.query({ label: 'empty_list', sql: 'SELECT user_id FROM {{dim_users}} WHERE user_id IN (SELECT * FROM UNNEST(@ids))', params: { ids: [] } });
+    const empty = await wh.query({ actor: LEAD, label: 'empty_list', sql: 'SELECT user_id FROM dim_users WHERE user_id IN (SELECT * FROM UNNEST(@ids))', params: { ids: [] } });
     expect(empty.rows).toEqual([]);
   });
 
   it('stops at maxRows and says the result was truncated', async () => {
-    const sql = 'SELECT user_id FROM {{dim_users}} ORDER BY user_id';
-    expect(await wh.query({ label: 'cut', sql, params: {}, maxRows: 2 })).toMatchObject({ rows: [{ user_id: 'u1' }, { user_id: 'u2' }], truncated: true });
-    expect(await wh.query({ label: 'whole', sql, params: {}, maxRows: 3 })).toMatchObject({ truncated: false, jobId: null, bytesProcessed: null });
+    const sql = 'SELECT user_id FROM dim_users ORDER BY user_id';
+    expect(await wh.query({ actor: LEAD, label: 'cut', sql, params: {}, maxRows: 2 })).toMatchObject({ rows: [{ user_id: 'u1' }, { user_id: 'u2' }], truncated: true });
+    expect(await wh.query({ actor: LEAD, label: 'whole', sql, params: {}, maxRows: 3 })).toMatchObject({ truncated: false, jobId: null, bytesProcessed: null });
   });
 
   it('estimates bytes from the referenced columns and refuses a query over budget before running it', async () => {
-    const narrow = await wh.query({ label: 'narrow', sql: 'SELECT plan FROM {{dim_users}}', params: {} });
-    const wide = await wh.query({ label: 'wide', sql: 'SELECT * FROM {{dim_users}}', params: {} });
+    const narrow = await wh.query({ actor: LEAD, label: 'narrow', sql: 'SELECT plan FROM dim_users', params: {} });
+    const wide = await wh.query({ actor: LEAD, label: 'wide', sql: 'SELECT * FROM dim_users', params: {} });
     expect(narrow.estimatedBytes).toBeGreaterThan(0);
     expect(wide.estimatedBytes).toBeGreaterThan(narrow.estimatedBytes);
-    const tight = createDuckDbWarehouse({ file, logger, maxBytesPerQuery: narrow.estimatedBytes });
+    const tight = duckWarehouse(file, narrow.estimatedBytes);
     try {
-      await expect(tight.query({ label: 'wide', sql: 'SELECT * FROM {{dim_users}}', params: {} })).rejects.toBeInstanceOf(WarehouseBudgetError);
-      await expect(tight.query({ label: 'narrow', sql: 'SELECT plan FROM {{dim_users}}', params: {} })).resolves.toMatchObject({ rows: expect.any(Array) });
+      await expect(tight.query({ actor: LEAD, label: 'wide', sql: 'SELECT * FROM dim_users', params: {} })).rejects.toMatchObject({ rule: 'over-budget', extras: { estimated_bytes: wide.estimatedBytes, budget_bytes: narrow.estimatedBytes } });
+      await expect(tight.query({ actor: LEAD, label: 'narrow', sql: 'SELECT plan FROM dim_users', params: {} })).resolves.toMatchObject({ rows: expect.any(Array) });
     } finally {
       await tight.close();
     }
   });
 
   it('refuses templates outside the read-only subset without touching the data', async () => {
-    await expect(wh.query({ label: 'write', sql: "UPDATE {{dim_users}} SET plan = 'pro'", params: {} })).rejects.toThrow();
-    await expect(wh.query({ label: 'missing', sql: 'SELECT user_id FROM {{dim_users}} WHERE user_id = @id', params: {} })).rejects.toThrow(/@id/);
-    const plans = await wh.query({ label: 'plans', sql: 'SELECT plan FROM {{dim_users}} ORDER BY user_id', params: {} });
+    await expect(wh.query({ actor: LEAD, label: 'write', sql: "UPDATE dim_users SET plan = 'pro'", params: {} })).rejects.toMatchObject({ rule: 'read-only' });
+    await expect(wh.query({ actor: LEAD, label: 'missing', sql: 'SELECT user_id FROM dim_users WHERE user_id = @id', params: {} })).rejects.toThrow(/@id/);
+    const plans = await wh.query({ actor: LEAD, label: 'plans', sql: 'SELECT plan FROM dim_users ORDER BY user_id', params: {} });
     expect(plans.rows.map((r) => r.plan)).toEqual(['pro', 'free', 'starter']);
   });
 
   it('reports a missing warehouse and missing tables as unavailable', async () => {
-    const absent = createDuckDbWarehouse({ file: join(root, 'nope.duckdb'), logger, maxBytesPerQuery: 1e12 });
+    const absent = duckWarehouse(join(root, 'nope.duckdb'), 1e12);
     await expect(absent.ping()).rejects.toBeInstanceOf(WarehouseUnavailableError);
     const partialFile = join(root, 'partial.duckdb');
     const inst = await DuckDBInstance.create(partialFile);
@@ -129,7 +142,7 @@ describe('DuckDB warehouse adapter', () => {
     await conn.run('CREATE TABLE dim_users (user_id VARCHAR)');
     conn.closeSync();
     inst.closeSync();
-    const partial = createDuckDbWarehouse({ file: partialFile, logger, maxBytesPerQuery: 1e12 });
+    const partial = duckWarehouse(partialFile, 1e12);
     await expect(partial.ping()).rejects.toThrow(/lacks table/);
     await partial.close();
     await expect(wh.ping()).resolves.toBeUndefined();
@@ -144,8 +157,8 @@ describe('loading a folder of contract data', () => {
     const csvFile = join(root, 'offsets.duckdb');
     const loaded = await loadFolderIntoDuckDb({ folder, file: csvFile, logger });
     expect(loaded.rows).toMatchObject({ dim_users: 3, fct_tts_usage: 3, fct_payments: 2 });
-    const wh = createDuckDbWarehouse({ file: csvFile, logger, maxBytesPerQuery: 1e12 });
-    expect((await wh.query({ label: 'u2', sql: "SELECT created_at FROM {{dim_users}} WHERE user_id = 'u2'", params: {} })).rows).toEqual([{ created_at: '2026-01-02T00:00:00.000Z' }]);
+    const wh = duckWarehouse(csvFile, 1e12);
+    expect((await wh.query({ actor: LEAD, label: 'u2', sql: "SELECT created_at FROM dim_users WHERE user_id = 'u2'", params: {} })).rows).toEqual([{ created_at: '2026-01-02T00:00:00.000Z' }]);
     await wh.close();
 
     // The same data as Parquet, written by DuckDB from the CSV files.
@@ -183,8 +196,8 @@ describe('loading a folder of contract data', () => {
         expect.stringMatching(/^fct_payments\.payment_ts: 1 value\(s\) are not TIMESTAMP/),
       ]),
     );
-    const wh = createDuckDbWarehouse({ file: localWarehousePaths(dataDir).file, logger, maxBytesPerQuery: 1e12 });
-    expect((await wh.query({ label: 'count', sql: 'SELECT COUNT(*) AS n FROM {{dim_users}}', params: {} })).rows).toEqual([{ n: 3 }]);
+    const wh = duckWarehouse(localWarehousePaths(dataDir).file, 1e12);
+    expect((await wh.query({ actor: LEAD, label: 'count', sql: 'SELECT COUNT(*) AS n FROM dim_users', params: {} })).rows).toEqual([{ n: 3 }]);
     await wh.close();
   });
 
@@ -215,9 +228,9 @@ describe('the local warehouse on first start', () => {
     expect(await ensureLocalWarehouse({ dataDir, users: 60, seed: 2, logger, clock })).toMatchObject({ generated: true });
 
     // Through the config-driven factory, as the runtime builds it.
-    const wh = createWarehouse(loadConfig({ TSI_DATA_DIR: dataDir }), { logger });
+    const wh = createWarehouse(loadConfig({ TSI_DATA_DIR: dataDir }), { logger, clock: new ManualClock(ts('2026-03-01T00:00:00Z')), audit: null });
     expect(wh.kind).toBe('duckdb');
-    expect((await wh.query({ label: 'users', sql: 'SELECT COUNT(*) AS n FROM {{dim_users}}', params: {} })).rows).toEqual([{ n: 60 }]);
+    expect((await wh.query({ actor: LEAD, label: 'users', sql: 'SELECT COUNT(*) AS n FROM dim_users', params: {} })).rows).toEqual([{ n: 60 }]);
     await wh.close();
 
     await loadLocalWarehouseFromFolder({ dataDir, folder: tinyWarehouseFile('own'), logger });

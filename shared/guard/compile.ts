@@ -1,0 +1,84 @@
+import type { Program } from 'sql-parser-cst';
+import type { TableName } from '../warehouse/contract.js';
+import type { ParamValue, QueryActor, QueryOrigin, TableScan } from '../warehouse/port.js';
+import { analyse, type Analysis } from './analyse.js';
+import { normaliseSql } from './normalise.js';
+import { parseBigQuery } from './parse.js';
+import { checkQuery, type Refusal, type WindowPolicy } from './rules.js';
+import { renderFor, type EngineSpelling } from './translate.js';
+import { createHash } from 'node:crypto';
+
+/**
+ * The pure half of the guard: text → parse (BigQuery dialect) → analysis → the rules it breaks,
+ * plus what the I/O half needs: the tables and columns read, the scans to price, the normalised
+ * text and hash, and a renderer for the engine. Anything the parser cannot read is refused as
+ * `unparseable` (no best-effort fallback).
+ */
+export interface CompileInput {
+  sql: string;
+  params: Record<string, ParamValue>;
+  actor: QueryActor;
+  origin: QueryOrigin;
+  policy: WindowPolicy;
+  now: Date;
+}
+
+export interface CompiledQuery {
+  analysis: Analysis;
+  /** Empty when the query may run (budget aside). */
+  refusals: Refusal[];
+  /** True when the structure was readable, so the query can at least be priced. */
+  priceable: boolean;
+  normalisedSql: string;
+  sqlHash: string;
+  tables: TableName[];
+  columns: Record<string, string[]>;
+  scans: TableScan[];
+  /** Exactly the referenced parameters (unreferenced ones are dropped: engines reject them). */
+  params: Record<string, ParamValue>;
+  render(spelling: EngineSpelling, limit: number): string;
+}
+
+export class UnparseableSql extends Error {}
+
+export function compileQuery(input: CompileInput): CompiledQuery {
+  let program: Program;
+  try {
+    program = parseBigQuery(input.sql);
+  } catch (error) {
+    // The parser's message quotes the text; keep only where it stopped.
+    const where = /line (\d+), column (\d+)/i.exec(error instanceof Error ? error.message : '');
+    throw new UnparseableSql(where ? `The SQL could not be parsed as BigQuery (line ${where[1]}, column ${where[2]}).` : 'The SQL could not be parsed as BigQuery.');
+  }
+  const analysis = analyse(program, { params: input.params, now: input.now });
+  const refusals = checkQuery(analysis, input);
+  const structural = refusals.length === 1 && ['single-statement', 'read-only', 'syntax-not-allowed', 'function-not-allowed', 'table-not-allowed', 'column-not-allowed'].includes(refusals[0]!.rule);
+  const unbound = refusals.some((r) => r.rule === 'unbound-parameter');
+  const normalisedSql = normaliseSql(input.sql, program);
+  const tables = [...new Set(analysis.tables.map((t) => t.table))];
+  const columns = Object.fromEntries([...analysis.columns].map(([t, cols]) => [t, [...cols].sort()]));
+  const scans: TableScan[] = tables.map((table) => {
+    const uses = analysis.tables.filter((u) => u.table === table);
+    const from = uses.some((u) => u.from === null) ? null : Math.min(...uses.map((u) => u.from!));
+    const to = uses.some((u) => u.to === null) ? null : Math.max(...uses.map((u) => u.to!));
+    return { table, columns: [...(analysis.columns.get(table) ?? [])].sort(), from: from === null ? null : new Date(from), to: to === null ? null : new Date(to) };
+  });
+  const params = Object.fromEntries(analysis.params.filter((p) => p in input.params).map((p) => [p, input.params[p] as ParamValue]));
+  let rendered = false;
+  return {
+    analysis,
+    refusals,
+    priceable: !structural && !unbound,
+    normalisedSql,
+    sqlHash: createHash('sha256').update(normalisedSql).digest('hex'),
+    tables,
+    columns,
+    scans,
+    params,
+    render(spelling, limit) {
+      if (rendered) throw new Error('a compiled query renders once (rendering edits its tree)');
+      rendered = true;
+      return renderFor(program, analysis, spelling, limit);
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import { parse, show, type ParserOptions, type Program } from 'sql-parser-cst';
+
+/**
+ * The one SQL parser of the platform: sql-parser-cst with its BigQuery dialect. The tree keeps
+ * whitespace and comments so `show` prints back exactly what was written, which lets the guard
+ * rewrite a query (table names, LIMIT, the local translation) by editing nodes instead of text.
+ */
+export type Node = { type: string; [key: string]: unknown };
+
+const OPTIONS: ParserOptions = {
+  dialect: 'bigquery',
+  includeComments: true,
+  includeSpaces: true,
+  includeNewlines: true,
+  includeRange: true,
+  paramTypes: ['@name'],
+};
+
+export function parseBigQuery(sql: string): Program {
+  return parse(sql, OPTIONS);
+}
+
+export function print(node: unknown): string {
+  return show(node as never);
+}
+
+export function isNode(v: unknown): v is Node {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as { type?: unknown }).type === 'string';
+}
+
+/** Child nodes of any node, in source order, skipping whitespace/comment decorations. */
+export function children(node: Node): Node[] {
+  const out: Node[] = [];
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'leading' || key === 'trailing' || key === 'range') continue;
+    if (Array.isArray(value)) for (const v of value) isNode(v) && out.push(v);
+    else if (isNode(value)) out.push(value);
+  }
+  return out;
+}
+
+/** Upper-case dotted name of a function call (`SAFE.LOWER` → `LOWER`, `NET.HOST` → `NET.HOST`). */
+export function functionName(call: Node): string {
+  const parts: string[] = [];
+  const walk = (n: Node): void => {
+    if (n.type === 'identifier') parts.push(String(n.name));
+    else if (n.type === 'member_expr') {
+      walk(n.object as Node);
+      if (isNode(n.property)) walk(n.property as Node);
+    } else parts.push('?');
+  };
+  walk(call.name as Node);
+  const name = parts.join('.').toUpperCase();
+  return name.startsWith('SAFE.') ? name.slice(5) : name;
+}
+
+/** Arguments of a function call (empty for `CURRENT_TIMESTAMP` without parentheses). */
+export function callArgs(call: Node): Node[] {
+  const paren = call.args as Node | undefined;
+  const fargs = paren?.expr as Node | undefined;
+  const list = fargs?.args as Node | undefined;
+  return (list?.items as Node[] | undefined) ?? [];
+}
+
+export function keywordName(kw: unknown): string {
+  if (Array.isArray(kw)) return kw.map(keywordName).join(' ');
+  if (isNode(kw) && kw.type === 'keyword') return String(kw.name).toUpperCase();
+  return typeof kw === 'string' ? kw.toUpperCase() : '';
+}
