@@ -1,0 +1,61 @@
+# The function manifest is the one list of functions: everything per function below comes from it.
+locals {
+  manifest  = jsondecode(file("${path.module}/../../../functions/manifest.json"))
+  functions = { for f in local.manifest.functions : f.name => f }
+  # Planned functions get their identity, dead-letter topic and alerts now; their deployment,
+  # subscription and schedule appear when their code lands and the manifest says active.
+  active    = { for name, f in local.functions : name => f if f.status == "active" }
+  events    = { for name, f in local.functions : name => f if f.trigger.kind == "event" }
+  scheduled = { for name, f in local.functions : name => f if f.trigger.kind == "schedule" }
+  http      = { for name, f in local.functions : name => f if f.trigger.kind == "http" }
+
+  labels = merge(var.labels, { app = var.name_prefix, environment = var.environment, managed_by = "terraform" })
+
+  api_audience = var.api_audience != "" ? var.api_audience : "https://${var.region}-${var.project_id}.cloudfunctions.net/${var.name_prefix}-api"
+
+  # Plain settings Terraform knows; each function gets exactly the keys its manifest entry lists.
+  env_values = {
+    TSI_MODE               = "production"
+    GOOGLE_CLOUD_PROJECT   = var.project_id
+    TSI_REGION             = var.region
+    TSI_FIRESTORE_DATABASE = google_firestore_database.main.name
+    TSI_EVENTS_TOPIC       = google_pubsub_topic.topic["events"].name
+    TSI_AUDIT_LOG_NAME     = var.audit_log_name
+    TSI_AUDIENCE           = local.api_audience
+    TSI_WAREHOUSE_PROJECT  = var.warehouse_project
+    TSI_WAREHOUSE_DATASET  = var.warehouse_dataset
+    TSI_WAREHOUSE_LOCATION = var.warehouse_location
+    TSI_LEASE_SECONDS      = tostring(var.lease_seconds)
+    TSI_MAX_ATTEMPTS       = tostring(var.max_attempts)
+    TSI_KMS_KEY            = google_kms_crypto_key.kek.id
+    TSI_BACKUP_BUCKET      = google_storage_bucket.backups.name
+    LOG_LEVEL              = var.log_level
+  }
+
+  secret_ids = toset(flatten([for f in values(local.functions) : values(f.secrets)]))
+
+  # Project-level roles per manifest access; resource-scoped grants live next to their resource.
+  project_roles_by_access = {
+    "firestore"        = ["roles/datastore.user"]
+    "audit-write"      = ["roles/logging.logWriter"]
+    "audit-read"       = ["roles/logging.viewer"]
+    "bigquery-jobs"    = ["roles/bigquery.jobUser"]
+    "firestore-export" = ["roles/datastore.importExportAdmin"]
+  }
+  function_project_roles = { for g in flatten([
+    for name, f in local.functions : [
+      for access in f.access : [
+        for role in lookup(local.project_roles_by_access, access, []) : { key = "${name}:${role}", function = name, role = role }
+      ]
+    ]
+  ]) : g.key => g }
+
+  # Each HTTP function's invokers from the environment, plus the deployer (smoke tests).
+  http_invokers = { for g in flatten([
+    for name, f in local.active : [
+      for member in concat(lookup(var.invokers, name, []), ["serviceAccount:${var.deployer_service_account}"]) : { key = "${name}:${member}", function = name, member = member }
+    ] if f.trigger.kind == "http"
+  ]) : g.key => g }
+
+  firestore_indexes = jsondecode(file("${path.module}/../../firestore.indexes.json"))
+}
