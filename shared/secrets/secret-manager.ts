@@ -1,4 +1,7 @@
+import { systemClock, type Clock } from '../platform/clock.js';
 import { ConfigError } from '../platform/errors.js';
+import { rootLogger, type Logger } from '../platform/logger.js';
+import { TtlCache } from '../platform/ttl-cache.js';
 import { MissingSecretError, assertSecretName, type SecretStore } from './port.js';
 
 /** The slice of SecretManagerServiceClient this adapter uses (lets tests point it at a stand-in). */
@@ -10,29 +13,43 @@ export interface SecretManagerStoreOptions {
   projectId: string;
   /** Built lazily from @google-cloud/secret-manager when omitted. */
   client?: SecretAccessClient | (() => Promise<SecretAccessClient>);
+  clock?: Clock;
+  logger?: Logger;
+  /** How long a value is reused before `latest` is read again, picking up a rotation (default 60 s). */
+  ttlMs?: number;
+  /** How long past the TTL the last value is served while Secret Manager is failing (default 15 min). */
+  maxStaleMs?: number;
 }
 
 const GRPC_NOT_FOUND = 5;
 const GRPC_PERMISSION_DENIED = 7;
 
 /**
- * Production secrets: the `latest` version from Secret Manager, cached for the life of the
- * instance. Secrets are provisioned by Terraform, so this store never creates one.
+ * Production secrets: the `latest` version from Secret Manager, cached for a short TTL so a
+ * rotation (a new version) is picked up without a redeploy. If a refresh fails transiently, the
+ * last good value is served for a bounded time and the failure is logged (name only, never the
+ * value); a secret that is gone or no longer readable stops being served at once. Secrets are
+ * provisioned by Terraform, so this store never creates one.
  */
 export class SecretManagerSecretStore implements SecretStore {
-  private readonly cache = new Map<string, Promise<string>>();
+  private readonly cache: TtlCache<string>;
   private client: Promise<SecretAccessClient> | null = null;
 
-  constructor(private readonly options: SecretManagerStoreOptions) {}
+  constructor(private readonly options: SecretManagerStoreOptions) {
+    const logger = options.logger ?? rootLogger.child({ component: 'secrets' });
+    this.cache = new TtlCache<string>({
+      clock: options.clock ?? systemClock,
+      ttlMs: options.ttlMs ?? 60_000,
+      maxStaleMs: options.maxStaleMs ?? 15 * 60_000,
+      mayServeStale: (error) => !(error instanceof ConfigError),
+      onStale: (secret, error, ageMs) =>
+        logger.warn('secret refresh failed; serving the last good version', { name: secret, age_ms: ageMs, code: (error as { code?: unknown }).code ?? null }),
+    });
+  }
 
   async get(name: string): Promise<string> {
     assertSecretName(name);
-    const cached = this.cache.get(name);
-    if (cached) return cached;
-    const pending = this.access(name);
-    this.cache.set(name, pending);
-    pending.catch(() => this.cache.delete(name));
-    return pending;
+    return this.cache.get(name, () => this.access(name));
   }
 
   /** Never calls `create`: a missing secret in production is a deployment error, named clearly. */

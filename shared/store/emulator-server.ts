@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../platform/clock.js';
 import { Logger, rootLogger } from '../platform/logger.js';
 import { DocumentLog } from './emulator/document-log.js';
 import { DocumentStore } from './emulator/document-store.js';
+import { checkQueryIndexes, loadIndexFile } from './emulator/indexes.js';
 import { ListenHub } from './emulator/listen.js';
 import { tsToProto } from './emulator/proto.js';
 import { loadServiceDefinition } from './emulator/protocol.js';
@@ -28,6 +29,12 @@ const optionsSchema = z.object({
   syncEveryCommit: z.boolean().default(false),
   /** Open transactions older than this are forgotten (Firestore's limit is 270 s). */
   transactionTimeoutMs: z.number().int().positive().default(270_000),
+  /**
+   * Composite-index file (Firebase CLI format) to enforce like Firestore does: a query no listed
+   * index serves fails with FAILED_PRECONDITION. The local stack passes the project's file
+   * (PROJECT_INDEX_FILE, the one Terraform applies); absent = no enforcement.
+   */
+  indexes: z.string().min(1).optional(),
 });
 export type LocalFirestoreServerOptions = z.input<typeof optionsSchema>;
 
@@ -61,6 +68,7 @@ export class LocalFirestoreServer {
     if (this.running) throw new Error('LocalFirestoreServer is already started.');
     portSchema.parse(port);
     const definition = loadServiceDefinition();
+    const indexes = this.opts.indexes ? loadIndexFile(this.opts.indexes) : undefined;
     const log = new DocumentLog(this.opts.dataDir, this.logger, this.opts.syncEveryCommit);
     const loaded = log.open();
     try {
@@ -78,6 +86,7 @@ export class LocalFirestoreServer {
         listen: (call) => listeners.serve(call),
         onApplied: (names) => listeners.notify(names),
         afterCommit: () => this.maybeCompact(),
+        ...(indexes ? { checkIndexes: (spec) => checkQueryIndexes(spec, indexes) } : {}),
       });
       const grpc = new Server({ 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': -1 });
       grpc.addService(definition, service.handlers());

@@ -57,6 +57,41 @@ export class DocumentStore {
     return out;
   }
 
+  /**
+   * Ids of the collections directly under `parent` (the database root `…/documents` or a
+   * document name) that hold a document at any depth, as Firestore's ListCollectionIds answers;
+   * the parent document itself need not exist.
+   */
+  collectionIds(parent: string): string[] {
+    const prefix = `${parent}/`;
+    const ids = new Set<string>();
+    for (const collection of this.byCollection.keys()) {
+      if (!collection.startsWith(prefix)) continue;
+      const rest = collection.slice(prefix.length);
+      const cut = rest.indexOf('/');
+      ids.add(cut < 0 ? rest : rest.slice(0, cut));
+    }
+    return [...ids].sort();
+  }
+
+  /**
+   * Names of the documents in one collection, sorted; with `showMissing`, also the names of
+   * documents that do not exist but have subcollections (ListDocuments `show_missing`).
+   */
+  documentNames(collection: string, showMissing: boolean): string[] {
+    const names = new Set(this.byCollection.get(collection) ?? []);
+    if (showMissing) {
+      const prefix = `${collection}/`;
+      for (const other of this.byCollection.keys()) {
+        if (!other.startsWith(prefix)) continue;
+        const rest = other.slice(prefix.length);
+        const cut = rest.indexOf('/');
+        if (cut > 0) names.add(prefix + rest.slice(0, cut));
+      }
+    }
+    return [...names].sort();
+  }
+
   query(spec: QuerySpec): StoredDoc[] {
     return runQuery(this.candidates(spec), spec);
   }

@@ -14,7 +14,18 @@ export const TESTED_PROTO_VERSIONS: readonly string[] = ['0.3.15'];
 
 const SERVICE = '/google.firestore.v1.Firestore';
 /** Methods we serve; everything else answers UNIMPLEMENTED. */
-export const SERVED_METHODS = ['BatchGetDocuments', 'RunQuery', 'RunAggregationQuery', 'BeginTransaction', 'Commit', 'Rollback', 'Listen'] as const;
+export const SERVED_METHODS = [
+  'BatchGetDocuments',
+  'RunQuery',
+  'RunAggregationQuery',
+  'BeginTransaction',
+  'Commit',
+  'Rollback',
+  'Listen',
+  'ListCollectionIds',
+  'ListDocuments',
+  'BatchWrite',
+] as const;
 
 export type ServiceDefinition = typeof UnimplementedFirestoreService.definition;
 

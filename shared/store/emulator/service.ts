@@ -2,12 +2,18 @@ import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall, ServerWritable
 import { AggregationResult } from '@firestore-emulator/proto/dist/google/firestore/v1/aggregation_result.js';
 import {
   BatchGetDocumentsResponse,
+  BatchWriteResponse,
   BeginTransactionResponse,
   CommitResponse,
+  ListCollectionIdsResponse,
+  ListDocumentsResponse,
   RunAggregationQueryResponse,
   RunQueryResponse,
   type BatchGetDocumentsRequest,
+  type BatchWriteRequest,
   type BeginTransactionRequest,
+  type ListCollectionIdsRequest,
+  type ListDocumentsRequest,
   type CommitRequest,
   type ListenRequest,
   type ListenResponse,
@@ -16,7 +22,9 @@ import {
   type RunQueryRequest,
 } from '@firestore-emulator/proto/dist/google/firestore/v1/firestore.js';
 import type { TransactionOptions } from '@firestore-emulator/proto/dist/google/firestore/v1/common.js';
+import { Document } from '@firestore-emulator/proto/dist/google/firestore/v1/document.js';
 import { WriteResult } from '@firestore-emulator/proto/dist/google/firestore/v1/write.js';
+import { Status as RpcStatus } from '@firestore-emulator/proto/dist/google/rpc/status.js';
 import { Empty } from '@firestore-emulator/proto/dist/google/protobuf/empty.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/logger.js';
@@ -36,12 +44,14 @@ import {
 import { aggregate, type QuerySpec } from './query.js';
 import { RpcError, Status, unsupported } from './rpc-error.js';
 import { recordRead, validateReadSet, type Transaction, type TransactionRegistry } from './transactions.js';
-import { tsFromMillis, type StoredDoc, type Ts } from './values.js';
+import { tsFromMillis, type FsValue, type StoredDoc, type Ts } from './values.js';
+import type { WriteOp } from './writes.js';
 
 /**
  * The Firestore v1 gRPC methods the app's client uses, implemented over DocumentStore with
  * transactions, preconditions, atomic commits and the write-ahead log. Methods not listed in
- * `handlers()` answer UNIMPLEMENTED (grpc-js default).
+ * `handlers()` answer UNIMPLEMENTED (grpc-js default). ListCollectionIds and ListDocuments answer
+ * in one page; BatchWrite applies each write as its own commit.
  */
 export interface ServiceDeps {
   store: DocumentStore;
@@ -56,6 +66,8 @@ export interface ServiceDeps {
   listen?: (call: ServerDuplexStream<ListenRequest, ListenResponse>) => void;
   /** Called after every Commit call has been answered (housekeeping such as compaction). */
   afterCommit?: () => void;
+  /** Rejects a query no listed index serves (FAILED_PRECONDITION), as Firestore does. */
+  checkIndexes?: (spec: QuerySpec) => void;
 }
 
 type Selector = 'none' | 'read_time' | 'transaction' | 'new_transaction';
@@ -80,6 +92,15 @@ export class FirestoreService {
         this.unary(cb, () => new BeginTransactionResponse({ transaction: this.deps.transactions.begin(isReadOnly(call.request.has_options ? call.request.options : undefined)).id })),
       Commit: (call: ServerUnaryCall<CommitRequest, CommitResponse>, cb: sendUnaryData<CommitResponse>) => {
         this.unary(cb, () => this.commit(call.request));
+        this.deps.afterCommit?.();
+      },
+      // Listing and BatchWrite (BulkWriter) serve the logical backup and restore (shared/backup/).
+      ListCollectionIds: (call: ServerUnaryCall<ListCollectionIdsRequest, ListCollectionIdsResponse>, cb: sendUnaryData<ListCollectionIdsResponse>) =>
+        this.unary(cb, () => new ListCollectionIdsResponse({ collection_ids: this.deps.store.collectionIds(checkParent(call.request.parent)), next_page_token: '' })),
+      ListDocuments: (call: ServerUnaryCall<ListDocumentsRequest, ListDocumentsResponse>, cb: sendUnaryData<ListDocumentsResponse>) =>
+        this.unary(cb, () => this.listDocuments(call.request)),
+      BatchWrite: (call: ServerUnaryCall<BatchWriteRequest, BatchWriteResponse>, cb: sendUnaryData<BatchWriteResponse>) => {
+        this.unary(cb, () => this.batchWrite(call.request));
         this.deps.afterCommit?.();
       },
       Rollback: (call: ServerUnaryCall<RollbackRequest, Empty>, cb: sendUnaryData<Empty>) =>
@@ -118,6 +139,7 @@ export class FirestoreService {
     if (req.has_explain_options) throw unsupported('query explain');
     if (!req.has_structured_query) throw new RpcError(Status.INVALID_ARGUMENT, 'RunQuery needs a structured query.');
     const spec = querySpecFromProto(req.parent, req.structured_query);
+    this.deps.checkIndexes?.(spec);
     return this.inReadTransaction(req.consistency_selector as Selector, req, (tx, readTime) => {
       const docs = this.queryInTransaction(tx, spec);
       return [
@@ -132,11 +154,25 @@ export class FirestoreService {
     if (!req.has_structured_aggregation_query) throw new RpcError(Status.INVALID_ARGUMENT, 'RunAggregationQuery needs a structured aggregation query.');
     const aq = req.structured_aggregation_query;
     const spec = querySpecFromProto(req.parent, aq.structured_query);
+    this.deps.checkIndexes?.(spec);
     const aggregations = aggregationsFromProto(aq);
     return this.inReadTransaction(req.consistency_selector as Selector, req, (tx, readTime) => {
       const result = aggregate(this.queryInTransaction(tx, spec), aggregations);
       return [new RunAggregationQueryResponse({ result: new AggregationResult({ aggregate_fields: fieldsToProto(result) }), read_time: readTime })];
     }, (id) => new RunAggregationQueryResponse({ transaction: id }));
+  }
+
+  /** All in one page; only names are returned (the client asks with an empty mask). */
+  private listDocuments(req: ListDocumentsRequest): ListDocumentsResponse {
+    if (req.consistency_selector === 'transaction') throw unsupported('ListDocuments in a transaction');
+    if (!req.collection_id) throw new RpcError(Status.INVALID_ARGUMENT, 'ListDocuments needs a collection id.');
+    const collection = `${checkParent(req.parent)}/${req.collection_id}`;
+    const mask = req.has_mask ? maskFromProto(req.mask) : undefined;
+    const documents = this.deps.store.documentNames(collection, req.show_missing).map((name) => {
+      const doc = this.deps.store.get(name);
+      return doc ? docToProto(doc, mask) : new Document({ name });
+    });
+    return new ListDocumentsResponse({ documents, next_page_token: '' });
   }
 
   private queryInTransaction(tx: Transaction | undefined, spec: QuerySpec): StoredDoc[] {
@@ -174,13 +210,42 @@ export class FirestoreService {
   // --- commit -----------------------------------------------------------------------------------
 
   private commit(req: CommitRequest): CommitResponse {
-    const { store, transactions, log } = this.deps;
+    const { store, transactions } = this.deps;
     const ops = req.writes.map(writeFromProto);
     if (req.transaction.length > 0) {
       const tx = transactions.finish(req.transaction);
       if (tx.readOnly && ops.length > 0) throw new RpcError(Status.INVALID_ARGUMENT, 'Cannot modify entities in a read-only transaction.');
       validateReadSet(tx, (name) => store.version(name), (spec) => store.signature(store.query(spec)));
     }
+    const { commitTime, results } = this.applyAtomically(ops);
+    return new CommitResponse({
+      commit_time: tsToProto(commitTime),
+      write_results: results.map((r) => new WriteResult({ update_time: tsToProto(r.updateTime), transform_results: r.transformResults.map(valueToProto) })),
+    });
+  }
+
+  /** Firestore's BatchWrite: each write applied on its own (not atomic), one status per write. */
+  private batchWrite(req: BatchWriteRequest): BatchWriteResponse {
+    const write_results: WriteResult[] = [];
+    const status: RpcStatus[] = [];
+    for (const w of req.writes) {
+      try {
+        const { results } = this.applyAtomically([writeFromProto(w)]);
+        const r = results[0]!;
+        write_results.push(new WriteResult({ update_time: tsToProto(r.updateTime), transform_results: r.transformResults.map(valueToProto) }));
+        status.push(new RpcStatus({ code: 0, message: '' }));
+      } catch (err) {
+        if (!(err instanceof RpcError)) throw err;
+        write_results.push(new WriteResult());
+        status.push(new RpcStatus({ code: err.code, message: err.details }));
+      }
+    }
+    return new BatchWriteResponse({ write_results, status });
+  }
+
+  /** Evaluates, logs, then applies: all writes or none. */
+  private applyAtomically(ops: readonly WriteOp[]): { commitTime: Ts; results: { updateTime: Ts; transformResults: FsValue[] }[] } {
+    const { store, log } = this.deps;
     // Strictly increasing, so every commit has its own update time even within one millisecond.
     const commitMs = Math.max(this.deps.clock.now().getTime(), this.lastCommitMs + 1);
     this.lastCommitMs = commitMs;
@@ -203,10 +268,7 @@ export class FirestoreService {
       store.apply(changes);
       this.deps.onApplied?.(changes.keys());
     }
-    return new CommitResponse({
-      commit_time: tsToProto(commitTime),
-      write_results: results.map((r) => new WriteResult({ update_time: tsToProto(r.updateTime), transform_results: r.transformResults.map(valueToProto) })),
-    });
+    return { commitTime, results };
   }
 
   // --- plumbing -------------------------------------------------------------------------------
@@ -242,6 +304,12 @@ export class FirestoreService {
     this.deps.logger.error('local firestore request failed', err);
     return { code: Status.INTERNAL, details: 'Internal error in the local Firestore emulator.' };
   }
+}
+
+const PARENT = /^projects\/[^/]+\/databases\/[^/]+\/documents(\/[^/]+\/[^/]+)*$/;
+function checkParent(parent: string): string {
+  if (!PARENT.test(parent)) throw new RpcError(Status.INVALID_ARGUMENT, `Invalid parent "${parent}".`);
+  return parent;
 }
 
 const isReadOnly = (options: TransactionOptions | undefined): boolean => options?.mode === 'read_only';
