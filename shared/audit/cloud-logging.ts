@@ -2,17 +2,55 @@ import type { Log, Logging } from '@google-cloud/logging';
 import type { Clock } from '../platform/clock.js';
 import { newId } from '../platform/ids.js';
 import { redact } from '../platform/redact.js';
+import { ChainAppender } from './appender.js';
+import { emptyHead } from './chain.js';
 import { AuditRecordSchema, type AuditInput, type AuditLog, type AuditPage, type AuditQuery, type AuditRecord } from './model.js';
 
 /**
- * Production audit log: a dedicated Cloud Logging log (routed by a sink to a locked bucket, see
- * terraform). Queries use the Logging API's filter language.
+ * Production audit log: a dedicated Cloud Logging log (routed by a sink to a bucket with locked
+ * retention, see terraform). Queries use the Logging API's filter language.
+ *
+ * Hash chain (chain.ts): many instances write concurrently and Cloud Logging has no conditional
+ * append, so each instance writes its own chain, id `<service>/<ULID at start>`, serialised in
+ * process. Entries of a batch go in one `entries.write` call (all or nothing), so a failed write
+ * leaves no gap. Each entry's `insertId` is `<chain>/<seq, 12 digits>` and its timestamp never goes
+ * backwards within a chain, so Logging's order (timestamp, insertId) is the chain order; the
+ * verifier reads a chain back with `jsonPayload.chain="…"` ordered by timestamp. The locked
+ * bucket keeps every entry for the retention period: nobody, including the project owner, can
+ * delete or change one, which anchors what the unkeyed hash alone cannot.
  */
 export class CloudLoggingAuditLog implements AuditLog {
   readonly kind = 'cloud-logging' as const;
   private client: { logging: Logging; log: Log } | null = null;
+  readonly chainId: string;
+  private lastTime = '';
+  private readonly appender: ChainAppender<AuditRecord>;
 
-  constructor(private readonly opts: { projectId: string; logName: string; clock: Clock }) {}
+  constructor(private readonly opts: { projectId: string; logName: string; clock: Clock; instance?: string }) {
+    this.chainId = `${opts.instance ?? 'tsi'}/${newId('chain', opts.clock.now().getTime())}`;
+    const head = emptyHead(this.chainId);
+    this.appender = new ChainAppender<AuditRecord>({
+      // Nothing to read back: a new instance starts a new chain, and a failed batch wrote nothing.
+      loadHead: async () => this.appender.peekHead() ?? head,
+      persist: async (records) => {
+        const { log } = await this.get();
+        await log.write(records.map((record) => this.entry(log, record)));
+      },
+    });
+  }
+
+  private entry(log: Log, record: AuditRecord) {
+    return log.entry(
+      {
+        severity: record.outcome === 'allowed' ? 'INFO' : 'NOTICE',
+        timestamp: new Date(record.time),
+        insertId: `${record.chain}/${String(record.seq).padStart(12, '0')}`,
+        labels: { action: record.action, outcome: record.outcome, audit_chain: record.chain ?? '' },
+        ...(record.trace ? { trace: `projects/${this.opts.projectId}/traces/${record.trace}` } : {}),
+      },
+      record,
+    );
+  }
 
   private async get(): Promise<{ logging: Logging; log: Log }> {
     if (!this.client) {
@@ -24,23 +62,22 @@ export class CloudLoggingAuditLog implements AuditLog {
   }
 
   async write(input: AuditInput): Promise<void> {
-    const { log } = await this.get();
+    await this.append(input);
+  }
+
+  append(input: AuditInput): Promise<AuditRecord> {
+    // Never backwards within the chain, so timestamp order is chain order.
+    const now = input.time ?? this.opts.clock.now().toISOString();
+    const time = now < this.lastTime ? this.lastTime : now;
+    this.lastTime = time;
     const record: AuditRecord = {
       ...input,
       id: newId('aud', this.opts.clock.now().getTime()),
-      time: input.time ?? this.opts.clock.now().toISOString(),
+      time,
       actor: input.actor?.toLowerCase() ?? null,
       ...(input.details ? { details: redact(input.details) as Record<string, unknown> } : {}),
     };
-    const entry = log.entry(
-      {
-        severity: record.outcome === 'allowed' ? 'INFO' : 'NOTICE',
-        labels: { action: record.action, outcome: record.outcome },
-        ...(record.trace ? { trace: `projects/${this.opts.projectId}/traces/${record.trace}` } : {}),
-      },
-      record,
-    );
-    await log.write(entry);
+    return this.appender.append(record);
   }
 
   async query(q: AuditQuery): Promise<AuditPage> {

@@ -5,25 +5,54 @@ import { createInterface } from 'node:readline';
 import type { Clock } from '../platform/clock.js';
 import { newId } from '../platform/ids.js';
 import { redact } from '../platform/redact.js';
+import { ChainAppender } from './appender.js';
+import { emptyHead, type ChainHead } from './chain.js';
 import { AuditRecordSchema, matches, type AuditInput, type AuditLog, type AuditPage, type AuditQuery, type AuditRecord } from './model.js';
 
 /**
- * Local audit log: an append-only JSON-lines file, opened with O_APPEND and synced on each write
- * so an acknowledged record survives a crash. Queries scan the file (newest first).
+ * Local audit log: an append-only JSON-lines file holding ONE hash chain (chain.ts), opened with
+ * O_APPEND and synced before a write is acknowledged, so an acknowledged record survives a crash.
+ * On open it reads the tail to continue the chain across restarts. Appends are serialised in this
+ * process (group commit); the file must have one writing process (the local stack). Queries scan
+ * the file (newest first). `npx tsi audit verify` checks the chain.
  */
+const TAIL_CHUNK = 64 * 1024;
+
 export class LocalFileAuditLog implements AuditLog {
   readonly kind = 'local' as const;
   private handle: Promise<FileHandle> | null = null;
-  private queue: Promise<void> = Promise.resolve();
+  private readonly appender: ChainAppender<AuditRecord>;
 
-  constructor(private readonly path: string, private readonly clock: Clock) {}
+  constructor(
+    private readonly path: string,
+    private readonly clock: Clock,
+  ) {
+    this.appender = new ChainAppender<AuditRecord>({
+      loadHead: () => this.readHead(),
+      persist: async (records) => {
+        const fh = await this.file();
+        await fh.appendFile(records.map((r) => JSON.stringify(r) + '\n').join(''));
+        await fh.datasync();
+      },
+    });
+  }
 
   private file(): Promise<FileHandle> {
-    this.handle ??= mkdir(dirname(this.path), { recursive: true, mode: 0o700 }).then(() => open(this.path, 'a', 0o600));
+    this.handle ??= mkdir(dirname(this.path), { recursive: true, mode: 0o700 })
+      .then(() => open(this.path, 'a+', 0o600))
+      .catch((error) => {
+        this.handle = null;
+        throw error;
+      });
     return this.handle;
   }
 
-  write(input: AuditInput): Promise<void> {
+  async write(input: AuditInput): Promise<void> {
+    await this.append(input);
+  }
+
+  /** Like `write`, and returns the record as stored (with its chain fields). */
+  append(input: AuditInput): Promise<AuditRecord> {
     const record: AuditRecord = {
       ...input,
       id: newId('aud', this.clock.now().getTime()),
@@ -31,18 +60,48 @@ export class LocalFileAuditLog implements AuditLog {
       actor: input.actor?.toLowerCase() ?? null,
       ...(input.details ? { details: redact(input.details) as Record<string, unknown> } : {}),
     };
-    // Serialise appends so lines never interleave and order follows acknowledgement.
-    const next = this.queue.then(async () => {
-      const fh = await this.file();
-      await fh.appendFile(JSON.stringify(record) + '\n');
+    return this.appender.append(record);
+  }
+
+  /**
+   * The chain's head from the file's last line. A trailing partial line is a write that was never
+   * acknowledged (the process died before the sync returned): it is cut off so the chain goes on
+   * from the last complete record. A file without a chained last record starts a new chain.
+   */
+  private async readHead(): Promise<ChainHead> {
+    const fh = await this.file();
+    const { size } = await fh.stat();
+    let end = size;
+    let tail = '';
+    let pos = size;
+    // Read backwards until the buffer holds the last complete line.
+    while (pos > 0) {
+      const len = Math.min(TAIL_CHUNK, pos);
+      pos -= len;
+      const buf = Buffer.alloc(len);
+      await fh.read(buf, 0, len, pos);
+      tail = buf.toString('utf8') + tail;
+      const lastNl = tail.lastIndexOf('\n');
+      if (lastNl >= 0 && tail.lastIndexOf('\n', lastNl - 1) >= 0) break;
+    }
+    const lastNl = tail.lastIndexOf('\n');
+    if (lastNl < tail.length - 1) {
+      end = size - Buffer.byteLength(tail.slice(lastNl + 1), 'utf8');
+      await fh.truncate(end);
       await fh.datasync();
-    });
-    this.queue = next.catch(() => undefined);
-    return next;
+      tail = tail.slice(0, lastNl + 1);
+    }
+    const lines = tail.split('\n').filter((l) => l.trim());
+    const last = safeJson(lines[lines.length - 1] ?? '');
+    const parsed = AuditRecordSchema.safeParse(last);
+    if (parsed.success && parsed.data.chain !== undefined && parsed.data.seq !== undefined && parsed.data.hash !== undefined) {
+      return { chain: parsed.data.chain, seq: parsed.data.seq, hash: parsed.data.hash };
+    }
+    return emptyHead(newId('chain', this.clock.now().getTime()));
   }
 
   async query(q: AuditQuery): Promise<AuditPage> {
-    await this.queue;
+    await this.appender.idle();
     const all: AuditRecord[] = [];
     try {
       const lines = createInterface({ input: createReadStream(this.path, 'utf8'), crlfDelay: Infinity });
@@ -67,8 +126,8 @@ export class LocalFileAuditLog implements AuditLog {
   }
 
   async close(): Promise<void> {
-    await this.queue;
-    if (this.handle) await (await this.handle).close();
+    await this.appender.idle();
+    if (this.handle) await (await this.handle).close().catch(() => undefined);
     this.handle = null;
   }
 }

@@ -17,9 +17,14 @@ export const AuditRecordSchema = z.object({
   path: z.string().optional(),
   status: z.number().optional(),
   details: z.record(z.string(), z.unknown()).optional(),
+  /** Hash chain (chain.ts): absent only on records written before the chain existed. */
+  chain: z.string().optional(),
+  seq: z.number().int().min(0).optional(),
+  prev_hash: z.string().optional(),
+  hash: z.string().optional(),
 });
 export type AuditRecord = z.infer<typeof AuditRecordSchema>;
-export type AuditInput = Omit<AuditRecord, 'id' | 'time'> & { time?: string };
+export type AuditInput = Omit<AuditRecord, 'id' | 'time' | 'chain' | 'seq' | 'prev_hash' | 'hash'> & { time?: string };
 
 export const AuditQuerySchema = z.object({
   actor: z.string().max(320).optional(),

@@ -1,0 +1,81 @@
+import type { BlindIndexer } from './blind-index.js';
+import { parseEnvelope, sealField, openField, type FieldBinding } from './envelope.js';
+import { SubjectErasedError } from './errors.js';
+import type { SubjectRef } from './normalise.js';
+import type { DestroyResult, RewrapOptions, RewrapReport, SubjectKeyring, SubjectKeyStatus } from './subject-keys.js';
+
+/**
+ * The data-protection facade the rest of the platform uses: field encryption under per-subject
+ * keys, blind indexes, crypto-shredding and KEK rotation. Holds no state of its own.
+ */
+
+/** A data subject, by value (it is blind-indexed here) or by an already computed blind index. */
+export type SubjectKeyRef = SubjectRef | { keyId: string };
+
+export interface EncryptFieldInput extends FieldBinding {
+  subjectRef: SubjectKeyRef;
+  plaintext: string;
+}
+
+export interface DecryptFieldInput extends FieldBinding {
+  envelope: string;
+}
+
+export type RevealResult = { ok: true; value: string } | { ok: false; erased: true };
+
+export class DataProtection {
+  constructor(
+    private readonly deps: { keyring: SubjectKeyring; indexer: BlindIndexer },
+  ) {}
+
+  /** Keyed blind index of the normalised subject: the lookup key, and the subject's key id. */
+  blindIndex(subject: SubjectRef): Promise<string> {
+    return this.deps.indexer.index(subject);
+  }
+
+  async keyIdOf(ref: SubjectKeyRef): Promise<string> {
+    return 'keyId' in ref ? ref.keyId : this.blindIndex(ref);
+  }
+
+  /** AES-256-GCM under the subject's live data key, bound to `docPath` and `field`; returns the envelope. */
+  async encryptField(input: EncryptFieldInput): Promise<string> {
+    const keyId = await this.keyIdOf(input.subjectRef);
+    const { generation, dek } = await this.deps.keyring.activeKey(keyId);
+    return sealField(dek, { keyId, generation, binding: { docPath: input.docPath, field: input.field }, plaintext: input.plaintext });
+  }
+
+  /**
+   * Opens an envelope made by `encryptField` for the same document path and field.
+   * Throws SubjectErasedError (key destroyed), FieldBindingError (moved), CiphertextTamperedError,
+   * MalformedEnvelopeError, or KeyUnwrapError.
+   */
+  async decryptField(input: DecryptFieldInput): Promise<string> {
+    const envelope = parseEnvelope(input.envelope);
+    const dek = await this.deps.keyring.keyFor(envelope.keyId, envelope.generation);
+    return openField(dek, envelope, { docPath: input.docPath, field: input.field });
+  }
+
+  /** decryptField for presenters: an erased subject is an expected outcome, not an error. */
+  async reveal(input: DecryptFieldInput): Promise<RevealResult> {
+    try {
+      return { ok: true, value: await this.decryptField(input) };
+    } catch (error) {
+      if (error instanceof SubjectErasedError) return { ok: false, erased: true };
+      throw error;
+    }
+  }
+
+  /** Crypto-shredding of one subject: every field encrypted for it becomes unreadable, everywhere. */
+  async destroySubjectKey(subject: SubjectKeyRef): Promise<DestroyResult> {
+    return this.deps.keyring.destroy(await this.keyIdOf(subject));
+  }
+
+  async subjectKeyStatus(subject: SubjectKeyRef): Promise<SubjectKeyStatus | null> {
+    return this.deps.keyring.status(await this.keyIdOf(subject));
+  }
+
+  /** After rotating the KEK: re-wrap data keys under its current version (resumable). */
+  rewrapAll(options?: RewrapOptions): Promise<RewrapReport> {
+    return this.deps.keyring.rewrapAll(options);
+  }
+}
