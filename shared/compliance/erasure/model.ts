@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { SUBJECT_TYPES } from '../../agent/model.js';
+import { SubjectSchema } from '../../investigations/model.js';
+
+/** Erasure requests (GDPR art. 17): model, pure state machine and due-date rules. */
+export const ERASURE_COLLECTION = 'erasure_requests';
+export const LEDGER_COLLECTION = 'erasure_ledger';
+export const DUE_SOON_DAYS = 7;
+
+export const ERASURE_STATUSES = ['requested', 'blocked', 'running', 'completed'] as const;
+export type ErasureStatus = (typeof ERASURE_STATUSES)[number];
+export type ErasureAction = 'block' | 'start' | 'complete' | 'requeue';
+
+const NEXT: Record<ErasureAction, Partial<Record<ErasureStatus, ErasureStatus>>> = {
+  block: { requested: 'blocked', blocked: 'blocked', running: 'blocked' },
+  start: { requested: 'running', blocked: 'running', running: 'running' },
+  complete: { running: 'completed' },
+  // A run that failed part-way goes back to the queue (the executor is idempotent).
+  requeue: { running: 'requested' },
+};
+
+/** Pure: the next status, or null when the move is not allowed (completed is final). */
+export function erasureTransition(from: ErasureStatus, action: ErasureAction): ErasureStatus | null {
+  return NEXT[action][from] ?? null;
+}
+
+/** One calendar month after the request (GDPR art. 12(3)), clamped to the month's last day. */
+export function dueDate(requestedAt: Date): Date {
+  const d = new Date(requestedAt);
+  const day = d.getUTCDate();
+  d.setUTCDate(1);
+  d.setUTCMonth(d.getUTCMonth() + 1);
+  const last = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
+  d.setUTCDate(Math.min(day, last));
+  return d;
+}
+
+export type DueFlag = 'overdue' | 'due_soon' | null;
+
+/** Pure: open requests within DUE_SOON_DAYS of their due date are flagged; past it, overdue. */
+export function dueFlag(status: ErasureStatus, dueAt: string, now: Date): { flag: DueFlag; days_left: number } {
+  const daysLeft = Math.floor((new Date(dueAt).getTime() - now.getTime()) / 86_400_000);
+  if (status === 'completed') return { flag: null, days_left: daysLeft };
+  if (new Date(dueAt).getTime() <= now.getTime()) return { flag: 'overdue', days_left: daysLeft };
+  return { flag: new Date(dueAt).getTime() - now.getTime() <= DUE_SOON_DAYS * 86_400_000 ? 'due_soon' : null, days_left: daysLeft };
+}
+
+export const CreateErasureSchema = z.strictObject({ subject: SubjectSchema });
+export const ErasureListQuerySchema = z.strictObject({ status: z.enum(ERASURE_STATUSES).optional() });
+
+export const StoreCountSchema = z.object({ store: z.string(), scanned: z.number().int(), erased: z.number().int(), deleted: z.number().int(), note: z.string().optional() });
+export type StoreCount = z.infer<typeof StoreCountSchema>;
+
+export const ReceiptSchema = z.object({
+  erasure_id: z.string(),
+  /** Pseudonymous subject id: the keyed blind index, never the value. */
+  subject_pseudonym: z.string(),
+  subject_type: z.enum(SUBJECT_TYPES),
+  requested_at: z.string(),
+  completed_at: z.string(),
+  hold_check: z.object({ checked_at: z.string(), holds_found: z.array(z.string()), outcome: z.literal('clear') }),
+  stores: z.array(StoreCountSchema),
+  key: z.object({ key_id: z.string(), generation: z.number().int(), had_key: z.boolean(), destroyed_at: z.string() }),
+  backups: z.object({ last_backup_with_ciphertext_expires_at: z.string(), note: z.string() }),
+  warehouse: z.object({ owner_action_required: z.literal(true), note: z.string() }),
+});
+export type Receipt = z.infer<typeof ReceiptSchema>;
+
+export const ErasureDocSchema = z.object({
+  id: z.string(),
+  subject_index: z.string(),
+  subject_type: z.enum(SUBJECT_TYPES),
+  status: z.enum(ERASURE_STATUSES),
+  requested_by: z.string(),
+  requested_at: z.string(),
+  due_at: z.string(),
+  updated_at: z.string(),
+  blocked_by: z.array(z.object({ id: z.string(), matter: z.string() })),
+  attempts: z.number().int(),
+  completed_at: z.string().nullable(),
+  receipt: ReceiptSchema.nullable(),
+  history: z.array(z.object({ at: z.string(), from: z.string().nullable(), to: z.string(), note: z.string().nullable() })),
+});
+export type ErasureDoc = z.infer<typeof ErasureDocSchema>;
+
+export function presentErasure(doc: ErasureDoc, now: Date) {
+  const due = dueFlag(doc.status, doc.due_at, now);
+  return {
+    id: doc.id,
+    status: doc.status,
+    subject: { type: doc.subject_type, pseudonym: doc.subject_index },
+    requested_by: doc.requested_by,
+    requested_at: doc.requested_at,
+    due_at: doc.due_at,
+    due_flag: due.flag,
+    days_left: due.days_left,
+    blocked_by: doc.status === 'blocked' ? doc.blocked_by : [],
+    completed_at: doc.completed_at,
+    receipt: doc.receipt,
+  };
+}

@@ -1,0 +1,41 @@
+import type { Firestore } from '@google-cloud/firestore';
+import type { AuditLog } from '../audit/model.js';
+import { NotFoundError } from '../platform/errors.js';
+import type { DeletionGate } from './gate.js';
+import { factsOf } from './holds/model.js';
+
+/**
+ * `DELETE /v1/investigations/{id}`: a compliance purge of one investigation with its comments and
+ * stored responses, through the deletion gate (409 naming the hold, nothing deleted).
+ */
+export class InvestigationPurge {
+  constructor(private readonly deps: { db: Firestore; gate: DeletionGate; audit: AuditLog }) {}
+
+  async purge(id: string, actor: { email: string; roles: string[]; requestId: string | null }, reason: string): Promise<{ deleted: number }> {
+    const ref = this.deps.db.collection('investigations').doc(id);
+    const snap = await ref.get();
+    if (!snap.exists) throw new NotFoundError('Investigation');
+    await this.deps.gate.assertNotHeld({ kind: 'investigation', investigation: factsOf(snap.data()!) }, { actor: actor.email, roles: actor.roles, path: 'investigations.delete', request_id: actor.requestId });
+    const comments = await ref.collection('comments').get();
+    const idem = await this.deps.db.collection('idempotency_keys').where('investigation_id', '==', id).get();
+    const refs = [...comments.docs.map((d) => d.ref), ...idem.docs.map((d) => d.ref), ref];
+    for (let i = 0; i < refs.length; i += 450) {
+      const b = this.deps.db.batch();
+      for (const r of refs.slice(i, i + 450)) b.delete(r);
+      await b.commit();
+    }
+    await this.deps.audit.write({
+      actor: actor.email,
+      roles: actor.roles,
+      action: 'investigations.delete',
+      resource: `investigations/${id}`,
+      outcome: 'allowed',
+      reason,
+      request_id: actor.requestId,
+      trace: null,
+      source_ip: null,
+      details: { comments: comments.size, stored_responses: idem.size },
+    });
+    return { deleted: refs.length };
+  }
+}

@@ -1,0 +1,376 @@
+import type { DocumentReference, DocumentSnapshot, Firestore, Query, QueryDocumentSnapshot, WriteBatch } from '@google-cloud/firestore';
+import { FieldValue } from '@google-cloud/firestore';
+import type { AuditLog } from '../../audit/model.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Logger } from '../../platform/logger.js';
+import { HoldSet, type DeletionGate } from '../gate.js';
+import { factsOf, type InvestigationFacts } from '../holds/model.js';
+import { anonymisedInvestigation } from '../anonymise.js';
+import { DAY_MS, TTL_LOOKAHEAD_DAYS, decide, type Candidate } from './plan.js';
+import type { Policy, RetentionKind } from './policy.js';
+import type { PolicyStore } from './store.js';
+
+/**
+ * The retention sweep: for each kind, pages through the records old enough to matter, asks the
+ * pure planner what to do, and carries it out in batched writes (≤ 450 per commit). Idempotent:
+ * a re-run finds nothing left to delete. Dry run: the same plan, no writes.
+ */
+export interface SweepOptions {
+  dryRun?: boolean;
+  kinds?: RetentionKind[];
+  /** Records per page (and per audit record). */
+  pageSize?: number;
+  actor?: string;
+}
+
+export interface KindReport {
+  kind: RetentionKind;
+  action: Policy['action'];
+  days: number;
+  scanned: number;
+  deleted: number;
+  anonymised: number;
+  blocked: number;
+  stamped: number;
+  unstamped: number;
+  /** Up to 20 ids per outcome, for the dry run. */
+  samples: { delete: string[]; anonymise: string[]; blocked: { id: string; holds: readonly string[] }[] };
+}
+
+export interface SweepReport {
+  dry_run: boolean;
+  started_at: string;
+  finished_at: string;
+  kinds: KindReport[];
+}
+
+const TERMINAL = new Set(['closed', 'cancelled', 'failed']);
+const COMMIT_AT = 450;
+
+/** Collects writes and commits them in batches. */
+class Writer {
+  private batch: WriteBatch;
+  private n = 0;
+  commits = 0;
+  constructor(private readonly db: Firestore) {
+    this.batch = db.batch();
+  }
+  async delete(ref: DocumentReference): Promise<void> {
+    this.batch.delete(ref);
+    await this.bump();
+  }
+  async update(ref: DocumentReference, data: Record<string, unknown>): Promise<void> {
+    this.batch.update(ref, data);
+    await this.bump();
+  }
+  async set(ref: DocumentReference, data: Record<string, unknown>): Promise<void> {
+    this.batch.set(ref, data);
+    await this.bump();
+  }
+  private async bump(): Promise<void> {
+    if (++this.n >= COMMIT_AT) await this.flush();
+  }
+  async flush(): Promise<void> {
+    if (!this.n) return;
+    const b = this.batch;
+    this.batch = this.db.batch();
+    this.n = 0;
+    this.commits++;
+    await b.commit();
+  }
+}
+
+function iso(v: unknown): string | null {
+  if (v === undefined || v === null) return null;
+  if (v instanceof Date) return v.toISOString();
+  if (typeof (v as { toDate?: () => Date }).toDate === 'function') return (v as { toDate(): Date }).toDate().toISOString();
+  return typeof v === 'string' ? v : null;
+}
+
+/** Id below which every investigation was created before `ms` (ids are ULIDs: time first). */
+export function idBoundary(prefix: string, ms: number): string {
+  const alphabet = '0123456789abcdefghjkmnpqrstvwxyz';
+  let t = Math.max(0, Math.floor(ms));
+  let out = '';
+  for (let i = 0; i < 10; i++) {
+    out = alphabet[t % 32] + out;
+    t = Math.floor(t / 32);
+  }
+  return `${prefix}_${out}`;
+}
+
+interface Source {
+  kind: RetentionKind;
+  /** Query over records whose retention could end by `horizon` (ISO), in a stable order. */
+  query(db: Firestore, horizon: Date): Query;
+  candidate(doc: QueryDocumentSnapshot, facts: (id: string | null) => InvestigationFacts | null): Omit<Candidate, 'heldBy'> & { investigationId: string | null };
+  /** Investigation ids whose facts the page needs (for holds). */
+  investigationOf(doc: QueryDocumentSnapshot): string | null;
+  stampable: boolean;
+}
+
+function investigationSource(kind: RetentionKind, status: string): Source {
+  return {
+    kind,
+    stampable: true,
+    // Equality on status + id range/order: served by the (status, id desc) composite index.
+    query: (db, horizon) => db.collection('investigations').where('status', '==', status).where('id', '<', idBoundary('inv', horizon.getTime())).orderBy('id', 'desc'),
+    investigationOf: (doc) => doc.id,
+    candidate(doc) {
+      const d = doc.data();
+      const decision = d.decision as { closed_at?: string } | null;
+      return {
+        anchor: (status === 'closed' && decision?.closed_at) || String(d.updated_at),
+        expireAt: iso(d.expire_at),
+        eligible: d.status === status,
+        anonymised: d.anonymised_at !== undefined,
+        investigationId: doc.id,
+      };
+    },
+  };
+}
+
+function eventInvestigation(payload: unknown): string | null {
+  try {
+    const e = (typeof payload === 'string' ? JSON.parse(payload) : payload) as { data?: { investigation_id?: unknown } };
+    return typeof e?.data?.investigation_id === 'string' ? e.data.investigation_id : null;
+  } catch {
+    return null;
+  }
+}
+
+const SOURCES: Source[] = [
+  investigationSource('investigations.closed', 'closed'),
+  investigationSource('investigations.cancelled', 'cancelled'),
+  investigationSource('investigations.failed', 'failed'),
+  {
+    kind: 'comments',
+    stampable: false, // a reopened investigation keeps its comments: eligibility changes with the parent
+    // A plain collection-group scan (no filter): needs no index beyond the built-in one; the age
+    // filter runs in the planner.
+    query: (db) => db.collectionGroup('comments'),
+    investigationOf: (doc) => doc.ref.parent.parent?.id ?? null,
+    candidate(doc, facts) {
+      const inv = doc.ref.parent.parent?.id ?? null;
+      const f = facts(inv);
+      return { anchor: String(doc.get('created_at')), expireAt: iso(doc.get('expire_at')), eligible: f === null || TERMINAL.has(f.status), investigationId: inv };
+    },
+  },
+  {
+    kind: 'webhook_deliveries',
+    stampable: true,
+    query: (db, horizon) => db.collection('webhook_deliveries').where('created_at', '<', horizon.toISOString()).orderBy('created_at'),
+    investigationOf: (doc) => eventInvestigation(doc.get('payload')),
+    candidate(doc) {
+      // Pending deliveries are still work: only settled ones age out.
+      return { anchor: String(doc.get('created_at')), expireAt: iso(doc.get('expire_at')), eligible: doc.get('status') !== 'pending', investigationId: eventInvestigation(doc.get('payload')) };
+    },
+  },
+  {
+    kind: 'idempotency_keys',
+    stampable: true,
+    query: (db, horizon) => db.collection('idempotency_keys').where('created_at', '<', horizon.toISOString()).orderBy('created_at'),
+    investigationOf: (doc) => (doc.get('investigation_id') as string | undefined) ?? null,
+    candidate(doc) {
+      return { anchor: String(doc.get('created_at')), expireAt: iso(doc.get('expire_at')), eligible: true, investigationId: (doc.get('investigation_id') as string | undefined) ?? null };
+    },
+  },
+  {
+    kind: 'outbox',
+    stampable: true,
+    query: (db, horizon) => db.collection('outbox').where('created_at', '<', horizon.toISOString()).orderBy('created_at'),
+    investigationOf: (doc) => eventInvestigation(doc.get('event')),
+    candidate(doc) {
+      return { anchor: String(doc.get('created_at')), expireAt: iso(doc.get('expire_at')), eligible: doc.get('published_at') !== null && doc.get('published_at') !== undefined, investigationId: eventInvestigation(doc.get('event')) };
+    },
+  },
+];
+
+export interface SweepDeps {
+  db: Firestore;
+  policies: PolicyStore;
+  gate: DeletionGate;
+  audit: AuditLog;
+  clock: Clock;
+  logger: Logger;
+}
+
+export async function sweep(deps: SweepDeps, options: SweepOptions = {}): Promise<SweepReport> {
+  const started = deps.clock.now();
+  const dry = options.dryRun ?? false;
+  const pageSize = options.pageSize ?? 1000;
+  const actor = options.actor ?? 'system:retention';
+  const policies = await deps.policies.all();
+  // One snapshot of the holds for the whole sweep: a hold placed meanwhile is honoured on the
+  // next sweep, and its placement already took the TTL stamps off what it covers.
+  const holds = await deps.gate.snapshot();
+  const reports: KindReport[] = [];
+  for (const source of SOURCES) {
+    if (options.kinds && !options.kinds.includes(source.kind)) continue;
+    const policy = policies[source.kind];
+    if (policy.action === 'external') continue;
+    reports.push(await sweepKind(deps, source, policy, holds, { dry, pageSize, actor, now: started }));
+  }
+  if (options.kinds === undefined || options.kinds.includes('audit')) {
+    const p = policies.audit;
+    reports.push({ kind: 'audit', action: p.action, days: p.days, scanned: 0, deleted: 0, anonymised: 0, blocked: 0, stamped: 0, unstamped: 0, samples: { delete: [], anonymise: [], blocked: [] } });
+  }
+  const report: SweepReport = { dry_run: dry, started_at: started.toISOString(), finished_at: deps.clock.now().toISOString(), kinds: reports };
+  await deps.audit.write({
+    actor,
+    roles: [],
+    action: dry ? 'retention.dry_run' : 'retention.sweep',
+    resource: 'retention',
+    outcome: 'allowed',
+    reason: null,
+    request_id: null,
+    trace: null,
+    source_ip: null,
+    details: { kinds: reports.map(({ samples: _s, ...r }) => r) },
+  });
+  return report;
+}
+
+async function sweepKind(
+  deps: SweepDeps,
+  source: Source,
+  policy: Policy,
+  holds: HoldSet,
+  o: { dry: boolean; pageSize: number; actor: string; now: Date },
+): Promise<KindReport> {
+  const r: KindReport = { kind: source.kind, action: policy.action, days: policy.days, scanned: 0, deleted: 0, anonymised: 0, blocked: 0, stamped: 0, unstamped: 0, samples: { delete: [], anonymise: [], blocked: [] } };
+  // Everything whose retention ends before now + lookahead: delete what is due, stamp the rest.
+  const horizon = new Date(o.now.getTime() - policy.days * DAY_MS + TTL_LOOKAHEAD_DAYS * DAY_MS);
+  const writer = new Writer(deps.db);
+  let after: QueryDocumentSnapshot | null = null;
+  for (;;) {
+    let q = source.query(deps.db, horizon).limit(o.pageSize);
+    if (after) q = q.startAfter(after);
+    const page = await q.get();
+    if (page.empty) break;
+    after = page.docs[page.docs.length - 1]!;
+    r.scanned += page.size;
+    const facts = await loadFacts(deps.db, source, page.docs);
+    const deletedIds: string[] = [];
+    const blocked: { record: string; legal_holds: readonly string[] }[] = [];
+    const gone: QueryDocumentSnapshot[] = [];
+    for (const doc of page.docs) {
+      const c = source.candidate(doc, (id) => (id ? (facts.get(id) ?? null) : null));
+      const f = c.investigationId ? facts.get(c.investigationId) : undefined;
+      const heldBy = f ? holds.covering({ kind: 'investigation', investigation: f }).map((h) => h.id) : [];
+      const d = decide({ ...c, heldBy }, policy, o.now);
+      const label = doc.ref.path;
+      switch (d.do) {
+        case 'delete':
+          r.deleted++;
+          if (r.samples.delete.length < 20) r.samples.delete.push(label);
+          if (!o.dry) await deleteRecord(writer, source.kind, doc);
+          gone.push(doc);
+          deletedIds.push(label);
+          break;
+        case 'anonymise':
+          r.anonymised++;
+          if (r.samples.anonymise.length < 20) r.samples.anonymise.push(label);
+          if (!o.dry) await anonymiseRecord(writer, doc, o.now);
+          gone.push(doc);
+          deletedIds.push(label);
+          break;
+        case 'blocked':
+          r.blocked++;
+          if (r.samples.blocked.length < 20) r.samples.blocked.push({ id: label, holds: d.holds });
+          if (!o.dry && d.unstamp) await writer.update(doc.ref, { expire_at: FieldValue.delete() });
+          blocked.push({ record: label, legal_holds: d.holds });
+          break;
+        case 'stamp':
+          if (!source.stampable) break;
+          r.stamped++;
+          if (!o.dry) await writer.update(doc.ref, { expire_at: new Date(d.expireAt) });
+          break;
+        case 'unstamp':
+          r.unstamped++;
+          if (!o.dry) await writer.update(doc.ref, { expire_at: FieldValue.delete() });
+          break;
+        case 'none':
+          break;
+      }
+    }
+    if (!o.dry) {
+      if (source.kind.startsWith('investigations.') && gone.length) await deleteStoredResponses(deps.db, writer, gone.map((g) => g.id));
+      await writer.flush();
+      // Deletions a hold blocked: audited, one record per page naming every record and hold.
+      if (blocked.length) {
+        await deps.audit.write({
+          actor: o.actor,
+          roles: [],
+          action: 'legal_hold.blocked_deletion',
+          resource: `retention/${source.kind}`,
+          outcome: 'rejected',
+          reason: `legal hold ${[...new Set(blocked.flatMap((b) => b.legal_holds))].join(', ')}`,
+          request_id: null,
+          trace: null,
+          source_ip: null,
+          details: { path: `retention.${source.kind}`, records: blocked },
+        });
+      }
+      // Each deletion is audited (one record per committed page, naming every record).
+      if (deletedIds.length) {
+        await deps.audit.write({
+          actor: o.actor,
+          roles: [],
+          action: policy.action === 'anonymise' ? 'retention.anonymise' : 'retention.delete',
+          resource: `retention/${source.kind}`,
+          outcome: 'allowed',
+          reason: `past retention (${policy.days} days)`,
+          request_id: null,
+          trace: null,
+          source_ip: null,
+          details: { kind: source.kind, records: deletedIds },
+        });
+      }
+    }
+    if (page.size < o.pageSize) break;
+  }
+  deps.logger.info('retention kind swept', { kind: r.kind, dry_run: o.dry, scanned: r.scanned, deleted: r.deleted, anonymised: r.anonymised, blocked: r.blocked, stamped: r.stamped });
+  return r;
+}
+
+async function loadFacts(db: Firestore, source: Source, docs: QueryDocumentSnapshot[]): Promise<Map<string, InvestigationFacts>> {
+  const out = new Map<string, InvestigationFacts>();
+  if (source.kind.startsWith('investigations.')) {
+    for (const d of docs) out.set(d.id, factsOf(d.data()));
+    return out;
+  }
+  const ids = [...new Set(docs.map((d) => source.investigationOf(d)).filter((x): x is string => x !== null))];
+  for (let i = 0; i < ids.length; i += 300) {
+    const snaps: DocumentSnapshot[] = await db.getAll(...ids.slice(i, i + 300).map((id) => db.collection('investigations').doc(id)));
+    for (const s of snaps) if (s.exists) out.set(s.id, factsOf(s.data()!));
+  }
+  return out;
+}
+
+async function deleteRecord(writer: Writer, kind: RetentionKind, doc: QueryDocumentSnapshot): Promise<void> {
+  // An investigation goes with its comments (its stored API responses: deleteStoredResponses).
+  if (kind.startsWith('investigations.') && Number(doc.get('comments_count') ?? 0) > 0) {
+    const comments = await doc.ref.collection('comments').get();
+    for (const c of comments.docs) await writer.delete(c.ref);
+  }
+  if (kind === 'webhook_deliveries') {
+    const attempts = await doc.ref.firestore.collection('webhook_attempts').where('delivery_id', '==', doc.id).get();
+    for (const a of attempts.docs) await writer.delete(a.ref);
+  }
+  await writer.delete(doc.ref);
+}
+
+/** Stored API responses of deleted investigations, looked up 30 ids per query. */
+async function deleteStoredResponses(db: Firestore, writer: Writer, ids: string[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += 30) {
+    const idem = await db.collection('idempotency_keys').where('investigation_id', 'in', ids.slice(i, i + 30)).get();
+    for (const d of idem.docs) await writer.delete(d.ref);
+  }
+}
+
+async function anonymiseRecord(writer: Writer, doc: QueryDocumentSnapshot, now: Date): Promise<void> {
+  const comments = await doc.ref.collection('comments').get();
+  for (const c of comments.docs) await writer.delete(c.ref);
+  await writer.set(doc.ref, anonymisedInvestigation(doc.data(), now, 'retention'));
+}

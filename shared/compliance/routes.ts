@@ -1,0 +1,165 @@
+import { z } from 'zod';
+import type { Route, RequestContext } from '../platform/http.js';
+import { fromZod } from '../platform/problem.js';
+import type { Compliance } from './index.js';
+import { CreateErasureSchema, ErasureListQuerySchema, presentErasure } from './erasure/model.js';
+import { CreateHoldSchema, HoldListQuerySchema, ReleaseHoldSchema, presentHold } from './holds/model.js';
+import { PutPoliciesSchema } from './retention/policy.js';
+
+function actor(ctx: RequestContext) {
+  return { email: ctx.who.email, roles: ctx.who.roles, requestId: ctx.requestId };
+}
+
+function query<T extends z.ZodType>(ctx: RequestContext, schema: T): z.infer<T> {
+  const parsed = schema.safeParse(Object.fromEntries(ctx.query));
+  if (!parsed.success) throw fromZod(parsed.error, 'query');
+  return parsed.data;
+}
+
+const SweepSchema = z.strictObject({ dry_run: z.boolean().default(false) });
+const DeleteSchema = z.strictObject({ reason: z.string().trim().min(1).max(2000) });
+
+/** HTTP surface of compliance: legal holds, erasure requests, retention policies, purge. */
+export function complianceRoutes(get: () => Compliance): Route[] {
+  return [
+    {
+      method: 'POST',
+      path: '/v1/legal-holds',
+      action: 'legal_holds.place',
+      auth: 'required',
+      async handle(ctx) {
+        ctx.require('legal_holds.place');
+        const hold = await get().holds.place(ctx.body(CreateHoldSchema), actor(ctx));
+        ctx.resource = `legal-holds/${hold.id}`;
+        return { status: 201, body: presentHold(hold), headers: { Location: `/v1/legal-holds/${hold.id}` } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/legal-holds',
+      action: 'legal_holds.list',
+      auth: 'required',
+      async handle(ctx) {
+        ctx.require('legal_holds.read');
+        const q = query(ctx, HoldListQuerySchema);
+        ctx.resource = 'legal-holds';
+        return { status: 200, body: { items: (await get().holds.list(q.state)).map(presentHold) } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/legal-holds/{id}',
+      action: 'legal_holds.read',
+      auth: 'required',
+      async handle(ctx) {
+        ctx.require('legal_holds.read');
+        ctx.resource = `legal-holds/${ctx.params.id}`;
+        return { status: 200, body: presentHold(await get().holds.get(ctx.params.id ?? '')) };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/legal-holds/{id}:release',
+      action: 'legal_holds.release',
+      auth: 'required',
+      async handle(ctx) {
+        ctx.require('legal_holds.release');
+        const id = ctx.params.id ?? '';
+        ctx.resource = `legal-holds/${id}`;
+        const { reason } = ctx.body(ReleaseHoldSchema);
+        const c = get();
+        await c.holds.get(id);
+        const hold = await c.holds.release(id, reason, actor(ctx));
+        // Erasures waiting on this hold are tried again now (they stay blocked if another applies).
+        await c.erasure.redrive((e) => e.status === 'blocked' && e.blocked_by.some((b) => b.id === id));
+        return { status: 200, body: presentHold(hold) };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/erasure-requests',
+      action: 'erasure.request',
+      auth: 'required',
+      async handle(ctx) {
+        ctx.require('erasure.request');
+        const { subject } = ctx.body(CreateErasureSchema);
+        const { doc, created } = await get().erasure.request(subject, actor(ctx));
+        ctx.resource = `erasure-requests/${doc.id}`;
+        return { status: created ? 202 : 200, body: presentErasure(doc, ctx.now()), headers: { Location: `/v1/erasure-requests/${doc.id}` } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/erasure-requests',
+      action: 'erasure.list',
+      auth: 'required',
+      async handle(ctx) {
+        ctx.require('erasure.read');
+        const q = query(ctx, ErasureListQuerySchema);
+        ctx.resource = 'erasure-requests';
+        const items = (await get().erasure.list(q.status)).map((d) => presentErasure(d, ctx.now()));
+        return { status: 200, body: { items, due_soon: items.filter((i) => i.due_flag !== null).length } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/erasure-requests/{id}',
+      action: 'erasure.read',
+      auth: 'required',
+      async handle(ctx) {
+        ctx.require('erasure.read');
+        ctx.resource = `erasure-requests/${ctx.params.id}`;
+        return { status: 200, body: presentErasure(await get().erasure.get(ctx.params.id ?? ''), ctx.now()) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/retention-policies',
+      action: 'retention.read',
+      auth: 'required',
+      async handle(ctx) {
+        ctx.require('retention.read');
+        ctx.resource = 'retention-policies';
+        return { status: 200, body: { items: await get().retention.list() } };
+      },
+    },
+    {
+      method: 'PUT',
+      path: '/v1/retention-policies',
+      action: 'retention.write',
+      auth: 'required',
+      async handle(ctx) {
+        ctx.require('retention.write');
+        ctx.resource = 'retention-policies';
+        const { policies } = ctx.body(PutPoliciesSchema);
+        return { status: 200, body: { items: await get().retention.update(policies, actor(ctx)) } };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/retention-policies:sweep',
+      action: 'retention.sweep',
+      auth: 'required',
+      async handle(ctx) {
+        ctx.require('retention.write');
+        ctx.resource = 'retention';
+        const { dry_run } = ctx.body(SweepSchema);
+        return { status: 200, body: await get().retention.run({ dryRun: dry_run, actor: ctx.who.email }) };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/v1/investigations/{id}',
+      action: 'investigations.delete',
+      auth: 'required',
+      async handle(ctx) {
+        ctx.require('investigations.delete');
+        const id = ctx.params.id ?? '';
+        ctx.resource = `investigations/${id}`;
+        const { reason } = ctx.body(DeleteSchema);
+        await get().purge.purge(id, actor(ctx), reason);
+        return { status: 204 };
+      },
+    },
+  ];
+}
