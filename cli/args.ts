@@ -2,6 +2,10 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import type { SubjectType } from '../shared/investigations/model.js';
 import { STATUSES } from '../shared/investigations/state-machine.js';
+import { AUDIT_USAGE } from './audit-commands.js';
+import { parseWarehouseArgs, WAREHOUSE_HELP, type WarehouseCommand } from './warehouse-commands.js';
+import { BACKUP_HELP, parseBackupArgs, type BackupCommand } from './backup-commands.js';
+import { RETENTION_HELP, parseRetentionArgs, type RetentionCommand } from './compliance-commands.js';
 
 /**
  * Command-line parsing and settings resolution, pure: argv and an env record in, a typed command or
@@ -18,8 +22,9 @@ void subjectTypesComplete;
 export const DEFAULT_URL = 'http://localhost:8080';
 export const DEFAULT_PRINCIPAL = 'analyst@example.com';
 
-export type CommandName = 'token' | 'investigate' | 'show' | 'list';
-const COMMANDS: readonly CommandName[] = ['token', 'investigate', 'show', 'list'];
+export type CommandName = 'token' | 'investigate' | 'show' | 'list' | 'report';
+const COMMANDS: readonly CommandName[] = ['token', 'investigate', 'show', 'list', 'report'];
+export const REPORT_FORMATS = ['md', 'html', 'json'] as const;
 
 /** Flags every API command accepts; resolved against the environment by `resolveSettings`. */
 export interface ConnectionFlags {
@@ -30,6 +35,9 @@ export interface ConnectionFlags {
 
 export type Command =
   | { kind: 'help'; topic?: CommandName }
+  | { kind: 'warehouse'; command: WarehouseCommand }
+  | { kind: 'backup'; command: BackupCommand }
+  | { kind: 'retention'; command: RetentionCommand }
   | { kind: 'token'; email: string; connection: ConnectionFlags }
   | {
       kind: 'investigate';
@@ -42,6 +50,7 @@ export type Command =
       connection: ConnectionFlags;
     }
   | { kind: 'show'; id: string; json: boolean; connection: ConnectionFlags }
+  | { kind: 'report'; id: string; format: (typeof REPORT_FORMATS)[number]; out?: string; connection: ConnectionFlags }
   | {
       kind: 'list';
       query: { status?: string; created_by?: string; assignee?: string; page_size?: number; page_token?: string };
@@ -50,7 +59,7 @@ export type Command =
       connection: ConnectionFlags;
     };
 
-export type ParseResult = { ok: true; command: Command } | { ok: false; error: string; topic?: CommandName };
+export type ParseResult = { ok: true; command: Command } | { ok: false; error: string; topic?: CommandName; usage?: string };
 
 const CONNECTION_OPTIONS = {
   url: { type: 'string' },
@@ -70,6 +79,7 @@ const OPTIONS = {
     json: { type: 'boolean' },
   },
   show: { ...CONNECTION_OPTIONS, json: { type: 'boolean' } },
+  report: { ...CONNECTION_OPTIONS, format: { type: 'string', short: 'f' }, out: { type: 'string', short: 'o' } },
   list: {
     ...CONNECTION_OPTIONS,
     status: { type: 'string' },
@@ -82,13 +92,26 @@ const OPTIONS = {
   },
 } as const;
 
-const POSITIONALS: Record<CommandName, string> = { token: '<email>', investigate: '<type>:<value>', show: '<id>', list: '' };
+const POSITIONALS: Record<CommandName, string> = { token: '<email>', investigate: '<type>:<value>', show: '<id>', list: '', report: '<id>' };
 
 const email = z.email();
 
 export function parseCli(argv: readonly string[]): ParseResult {
   const [first, ...rest] = argv;
   if (first === undefined) return { ok: false, error: 'missing command' };
+  // Local-data tools with their own sub-commands (cli/warehouse-commands.ts).
+  if (first === 'warehouse' || (first === 'help' && rest[0] === 'warehouse')) {
+    const warehouse = parseWarehouseArgs(first === 'warehouse' ? rest : ['help']);
+    return warehouse.ok ? { ok: true, command: { kind: 'warehouse', command: warehouse.command } } : { ok: false, error: warehouse.error, usage: `usage: ${WAREHOUSE_HELP}\n` };
+  }
+  if (first === 'backup' || (first === 'help' && rest[0] === 'backup')) {
+    const backup = parseBackupArgs(first === 'backup' ? rest : ['help']);
+    return backup.ok ? { ok: true, command: { kind: 'backup', command: backup.command } } : { ok: false, error: backup.error, usage: `usage: ${BACKUP_HELP}\n` };
+  }
+  if (first === 'retention' || (first === 'help' && rest[0] === 'retention')) {
+    const retention = parseRetentionArgs(first === 'retention' ? rest : ['help']);
+    return retention.ok ? { ok: true, command: { kind: 'retention', command: retention.command } } : { ok: false, error: retention.error, usage: `usage: ${RETENTION_HELP}\n` };
+  }
   if (first === 'help' || first === '--help' || first === '-h') {
     const topic = rest[0];
     return { ok: true, command: { kind: 'help', ...(isCommand(topic) ? { topic } : {}) } };
@@ -154,6 +177,16 @@ export function parseCli(argv: readonly string[]): ParseResult {
     case 'show': {
       if (arg.trim() === '') return { ok: false, error: 'show: missing <id>', topic: first };
       return { ok: true, command: { kind: 'show', id: arg.trim(), json: values.json === true, connection } };
+    }
+    case 'report': {
+      if (arg.trim() === '') return { ok: false, error: 'report: missing <id>', topic: first };
+      const format = flag('format') ?? 'md';
+      if (!(REPORT_FORMATS as readonly string[]).includes(format)) {
+        return { ok: false, error: `--format must be one of ${REPORT_FORMATS.join(', ')}, got "${format}"`, topic: first };
+      }
+      const out = flag('out');
+      if (out !== undefined && out.trim() === '') return { ok: false, error: '--out must name a file', topic: first };
+      return { ok: true, command: { kind: 'report', id: arg.trim(), format: format as (typeof REPORT_FORMATS)[number], ...(out !== undefined ? { out } : {}), connection } };
     }
     case 'list': {
       const status = flag('status');
@@ -258,6 +291,9 @@ const HELP: Record<CommandName, string> = {
   Exit code 0 when it completes, 1 when it fails or is cancelled. Ctrl-C stops waiting, not the work.`,
   show: `tsi show <id> [--json]
   Show an investigation: steps, findings, risk score, recommended action.`,
+  report: `tsi report <id> [--format md|html|json] [--out FILE]
+  The investigation's report: summary, risk, findings with evidence, usage timeline, linked accounts
+  and every query. Markdown to the terminal by default; --out writes it to FILE (HTML is self-contained).`,
   list: `tsi list [--status S] [--created-by EMAIL] [--assignee EMAIL] [--page-size N] [--page-token T] [--all] [--json]
   List investigations, newest first. --all follows every page.
   S is one of ${STATUSES.join(', ')}.`,
@@ -271,6 +307,10 @@ export function usageText(topic?: CommandName): string {
     'usage: tsi <command> [options]',
     '',
     ...COMMANDS.map((c) => `  ${HELP[c]}\n`),
+    'Local data (no API; works on TSI_DATA_DIR, default .local):',
+    `${WAREHOUSE_HELP.replace(/^/gm, '  ')}\n`,
+    `${BACKUP_HELP.replace(/^/gm, '  ')}\n`,
+    `  ${AUDIT_USAGE}\n`,
     COMMON,
     '',
     '--json prints the API response as JSON. `tsi <command> --help` shows one command.',

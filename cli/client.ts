@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import {
   CreatedSchema,
   InvestigationPageSchema,
@@ -86,7 +86,12 @@ interface SendOptions<T> {
   headers?: Record<string, string>;
   schema: z.ZodType<T>;
   auth: boolean;
+  /** A non-JSON answer (a report): the body as text, checked to be of this media type. */
+  raw?: { mediaType: string };
 }
+
+export type ReportFormat = 'md' | 'html' | 'json';
+const REPORT_MEDIA_TYPES: Record<ReportFormat, string> = { md: 'text/markdown', html: 'text/html', json: 'application/json' };
 
 export class TsiClient {
   readonly baseUrl: string;
@@ -129,6 +134,17 @@ export class TsiClient {
     return this.send({ method: 'GET', path: `/v1/investigations/${encodeURIComponent(id)}`, schema: InvestigationSchema, auth: true });
   }
 
+  /** GET /v1/investigations/{id}/report: the rendered report as text (Markdown, HTML or JSON). */
+  getReport(id: string, format: ReportFormat): Promise<string> {
+    return this.send({
+      method: 'GET',
+      path: `/v1/investigations/${encodeURIComponent(id)}/report?format=${format}`,
+      schema: z.string(),
+      auth: true,
+      raw: { mediaType: REPORT_MEDIA_TYPES[format] },
+    });
+  }
+
   listInvestigations(query: ListInvestigationsQuery = {}): Promise<InvestigationPage> {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) {
@@ -157,7 +173,7 @@ export class TsiClient {
   }
 
   private async fetchOnce(req: SendOptions<unknown>): Promise<Response> {
-    const headers: Record<string, string> = { Accept: 'application/json, application/problem+json', ...req.headers };
+    const headers: Record<string, string> = { Accept: req.raw ? `${req.raw.mediaType}, application/problem+json` : 'application/json, application/problem+json', ...req.headers };
     if (req.body !== undefined) headers['Content-Type'] = 'application/json';
     if (req.auth && this.options.token) headers.Authorization = `Bearer ${this.options.token}`;
     const timeout = AbortSignal.timeout(this.timeoutMs);
@@ -179,6 +195,11 @@ export class TsiClient {
 
   private async parse<T>(req: SendOptions<T>, response: Response): Promise<T> {
     const text = await response.text();
+    if (req.raw) {
+      const type = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== req.raw.mediaType) throw new UnexpectedResponseError(`${req.method} ${req.path} answered with ${type || 'no content type'}, not ${req.raw.mediaType}`);
+      return req.schema.parse(text);
+    }
     let json: unknown;
     try {
       json = JSON.parse(text);

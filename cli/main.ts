@@ -1,11 +1,14 @@
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { TERMINAL } from '../shared/investigations/state-machine.js';
 import { newId } from '../shared/platform/ids.js';
 import { parseCli, resolveSettings, usageText, type Command, type Settings } from './args.js';
+import { runAuditCommand } from './audit-commands.js';
 import { ApiError, TsiClient, UnexpectedResponseError, UnreachableError, type CreateInvestigationRequest } from './client.js';
 import {
+  clean,
   createStyle,
   renderInvestigation,
   renderList,
@@ -17,6 +20,9 @@ import {
   type Style,
 } from './render.js';
 import type { Investigation, InvestigationSummary, Step } from './schemas.js';
+import { runWarehouseCommand } from './warehouse-commands.js';
+import { runBackupCommand } from './backup-commands.js';
+import { runRetentionCommand } from './compliance-commands.js';
 
 /**
  * The `tsi` command: the CLI's composition root. `run` does the work against injected streams, env
@@ -52,15 +58,41 @@ const MAX_PAGES = 10_000;
 class UsageProblem extends Error {}
 
 export async function run(argv: readonly string[], io: Io): Promise<number> {
+  // Offline commands on local files: no server, no token.
+  if (argv[0] === 'audit') return runAuditCommand(argv.slice(1), io);
   const parsed = parseCli(argv);
   if (!parsed.ok) {
-    io.stderr.write(`tsi: ${parsed.error}\n\n${usageText(parsed.topic)}`);
+    io.stderr.write(`tsi: ${parsed.error}\n\n${parsed.usage ?? usageText(parsed.topic)}`);
     return EXIT.usage;
   }
   const command = parsed.command;
   if (command.kind === 'help') {
     io.stdout.write(usageText(command.topic));
     return EXIT.ok;
+  }
+  if (command.kind === 'backup') {
+    try {
+      return await runBackupCommand(command.command, io);
+    } catch (error) {
+      io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+      return EXIT.failed;
+    }
+  }
+  if (command.kind === 'retention') {
+    try {
+      return await runRetentionCommand(command.command, io);
+    } catch (error) {
+      io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+      return EXIT.failed;
+    }
+  }
+  if (command.kind === 'warehouse') {
+    try {
+      return await runWarehouseCommand(command.command, io);
+    } catch (error) {
+      io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+      return EXIT.failed;
+    }
   }
   const resolved = resolveSettings(command.connection, io.env);
   if (!resolved.ok) {
@@ -93,6 +125,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
         return await showCommand(ctx, command);
       case 'list':
         return await listCommand(ctx, command);
+      case 'report':
+        return await reportCommand(ctx, command);
     }
   } catch (error) {
     return explain(error, ctx);
@@ -228,6 +262,20 @@ async function showCommand(ctx: Context, command: Extract<Command, { kind: 'show
   const client = await authenticated(ctx);
   const investigation = await client.getInvestigation(command.id);
   ctx.io.stdout.write(command.json ? `${JSON.stringify(investigation, null, 2)}\n` : renderInvestigation(investigation, ctx.out));
+  return EXIT.ok;
+}
+
+/** Markdown to the terminal by default; with --out the report goes to a file (HTML opens in a browser as is). */
+async function reportCommand(ctx: Context, command: Extract<Command, { kind: 'report' }>): Promise<number> {
+  const client = await authenticated(ctx);
+  const text = await client.getReport(command.id, command.format);
+  if (command.out === undefined) {
+    ctx.io.stdout.write(clean(text.endsWith('\n') ? text : `${text}\n`));
+    return EXIT.ok;
+  }
+  const path = resolve(command.out);
+  await writeFile(path, text, { encoding: 'utf8', mode: 0o600 });
+  ctx.io.stderr.write(`tsi: wrote the ${command.format} report of ${command.id} to ${path}\n`);
   return EXIT.ok;
 }
 

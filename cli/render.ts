@@ -194,6 +194,11 @@ export function renderInvestigation(inv: Investigation, style: Style, options: R
         const error = stepError(s);
         if (error) out.push(`  ${style.red(`step ${s.index}: ${error}`)}`);
       }
+      // Why the planner chose each step (agent plan), when the server recorded it.
+      for (const s of inv.steps) {
+        const reason = (s as { reason?: unknown }).reason;
+        if (typeof reason === 'string' && reason) out.push(`  ${style.dim(`${s.index}. why: ${clean(reason)}`)}`);
+      }
     }
   }
 
@@ -202,7 +207,7 @@ export function renderInvestigation(inv: Investigation, style: Style, options: R
   for (const f of inv.findings) {
     out.push(`  ${paintSeverity(f.severity, style)}  ${style.bold(clean(f.title))}`);
     if (f.summary) out.push(...indentLines(f.summary, '    '));
-    const meta = [formatConfidence(f.confidence), f.escalate ? style.red('escalate') : null, evidenceCounts(f)].filter(Boolean);
+    const meta = [formatConfidence(f.confidence), f.escalate ? style.red('escalate') : null, (f as { stale?: unknown }).stale === true ? style.yellow('stale data') : null, evidenceCounts(f)].filter(Boolean);
     out.push(`    ${style.dim(meta.join(' · '))}`);
   }
 

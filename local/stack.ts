@@ -1,6 +1,8 @@
 import type { Server } from 'node:http';
 import { mkdir } from 'node:fs/promises';
 import { LOCAL_ROLE_BINDINGS } from '../shared/auth/bindings.js';
+import { clearEmulatorEndpoint, recordEmulatorEndpoint } from '../shared/backup/local-endpoint.js';
+import { WEBHOOK_EVENT_TYPES } from '../shared/events/catalogue.js';
 import { LocalEventBus } from '../shared/events/local-bus.js';
 import { EventTypes, makeEvent } from '../shared/events/model.js';
 import { loadConfig, type Config } from '../shared/platform/config.js';
@@ -8,6 +10,7 @@ import { ConfigError } from '../shared/platform/errors.js';
 import { rootLogger, type Logger } from '../shared/platform/logger.js';
 import { buildRuntime, setRuntime, type Runtime } from '../shared/runtime/index.js';
 import { LocalFirestoreServer } from '../shared/store/emulator-server.js';
+import { PROJECT_INDEX_FILE } from '../shared/store/emulator/indexes.js';
 import { ensureLocalWarehouse } from '../shared/warehouse/index.js';
 import { hostFunction } from './function-host.js';
 import { createGateway } from './gateway.js';
@@ -26,6 +29,8 @@ export interface Stack {
   emulator: LocalFirestoreServer;
   /** Triggers the reconciler now, as Cloud Scheduler would. */
   reconcileNow(): Promise<void>;
+  /** Triggers the retention sweep now (through the bus, as Cloud Scheduler would). */
+  retentionNow(dryRun?: boolean): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -35,8 +40,11 @@ export async function startStack(env: NodeJS.ProcessEnv = process.env, logger: L
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const log = logger.child({ component: 'stack' });
 
-  const emulator = new LocalFirestoreServer({ dataDir: config.dataDir, logger: logger.child({ component: 'firestore-emulator' }) });
+  // Enforces the composite indexes Terraform creates, so a query production would refuse fails here too.
+  const emulator = new LocalFirestoreServer({ dataDir: config.dataDir, logger: logger.child({ component: 'firestore-emulator' }), indexes: PROJECT_INDEX_FILE });
   const { host, port: emulatorPort } = await emulator.start(0);
+  // Lets `tsi backup` reach the data while this stack holds the folder's lock.
+  recordEmulatorEndpoint(config.dataDir, host, emulatorPort);
   await ensureLocalWarehouse({ dataDir: config.dataDir, users: config.warehouse.localUsers, seed: config.warehouse.localSeed, logger: logger.child({ component: 'warehouse' }) });
 
   const bus = new LocalEventBus({ projectId: config.projectId, topic: config.eventsTopic, dataDir: config.dataDir, logger: logger.child({ component: 'event-bus' }) });
@@ -49,8 +57,12 @@ export async function startStack(env: NodeJS.ProcessEnv = process.env, logger: L
   await import('../functions/api/index.js');
   await import('../functions/worker/index.js');
   await import('../functions/reconciler/index.js');
+  await import('../functions/webhooks/index.js');
+  await import('../functions/intake/index.js');
+  await import('../functions/retention/index.js');
+  await import('../functions/erasure/index.js');
   const api = hostFunction('api', logger);
-  const functions: Record<string, Server> = { worker: hostFunction('worker', logger), reconciler: hostFunction('reconciler', logger) };
+  const functions: Record<string, Server> = { worker: hostFunction('worker', logger), reconciler: hostFunction('reconciler', logger), webhooks: hostFunction('webhooks', logger), intake: hostFunction('intake', logger), retention: hostFunction('retention', logger), erasure: hostFunction('erasure', logger) };
   const gateway = createGateway(runtime, { api, functions });
   await new Promise<void>((resolve, reject) => {
     gateway.once('error', reject);
@@ -63,6 +75,20 @@ export async function startStack(env: NodeJS.ProcessEnv = process.env, logger: L
 
   bus.subscribe({ name: 'investigation-worker', types: [EventTypes.investigationRequested], url: `${internal}/_functions/worker` });
   bus.subscribe({ name: 'reconciler', types: [EventTypes.schedulerReconcile], url: `${internal}/_functions/reconciler` });
+  bus.subscribe({ name: 'retention', types: [EventTypes.schedulerRetention], url: `${internal}/_functions/retention` });
+  bus.subscribe({ name: 'erasure-worker', types: [EventTypes.erasureRequested], url: `${internal}/_functions/erasure` });
+  // Every public event fans out to webhook subscriptions; the scheduler tick sweeps due retries.
+  bus.subscribe({ name: 'webhooks', types: [...WEBHOOK_EVENT_TYPES, EventTypes.schedulerReconcile], url: `${internal}/_functions/webhooks` });
+  // Stand-in for a requesting system's push subscription: a plain Pub/Sub push signed with an ID
+  // token of the service principal the message names (in production, the subscription's OIDC
+  // service account; docs/decisions/0010).
+  bus.subscribe({
+    name: 'investigation-intake',
+    types: [EventTypes.investigationRequestSubmitted],
+    url: `${internal}/_functions/intake`,
+    format: 'push',
+    pushToken: async (event) => (runtime.issuer ? runtime.issuer.issue(String(event.data.requested_by), { audience: config.audience, ttlSeconds: 600 }) : null),
+  });
 
   const reconcileNow = async () => {
     await bus.publish(makeEvent(EventTypes.schedulerReconcile, undefined, { job: 'reconcile' }, runtime.clock.now()));
@@ -71,6 +97,12 @@ export async function startStack(env: NodeJS.ProcessEnv = process.env, logger: L
   const timer = setInterval(() => void reconcileNow().catch((e) => log.warn('scheduler tick failed', { error: String(e) })), config.worker.reconcileSeconds * 1000);
   timer.unref();
   await reconcileNow();
+  // Cloud Scheduler's stand-in for the retention sweep (TSI_RETENTION_INTERVAL_MINUTES).
+  const retentionNow = async (dryRun = false) => {
+    await bus.publish(makeEvent(EventTypes.schedulerRetention, undefined, { job: 'retention', ...(dryRun ? { dry_run: true } : {}) }, runtime.clock.now()));
+  };
+  const retentionTimer = setInterval(() => void retentionNow().catch((e) => log.warn('retention tick failed', { error: String(e) })), config.retention.intervalMinutes * 60_000);
+  retentionTimer.unref();
 
   let stopped = false;
   return {
@@ -81,10 +113,12 @@ export async function startStack(env: NodeJS.ProcessEnv = process.env, logger: L
     bus,
     emulator,
     reconcileNow,
+    retentionNow,
     async stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      clearInterval(retentionTimer);
       // Deliveries in flight still need the gateway, so the bus stops first.
       await bus.close();
       await new Promise<void>((resolve) => {
@@ -93,6 +127,7 @@ export async function startStack(env: NodeJS.ProcessEnv = process.env, logger: L
       });
       await runtime.close();
       setRuntime(null);
+      clearEmulatorEndpoint(config.dataDir);
       await emulator.stop();
     },
   };

@@ -1,10 +1,21 @@
 import * as functions from '@google-cloud/functions-framework';
 import { auditRoutes } from '../../shared/audit/routes.js';
 import { roleRoutes } from '../../shared/auth/routes.js';
+import { flagRoutes } from '../../shared/flags/routes.js';
 import { investigationRoutes } from '../../shared/investigations/routes.js';
+import { adhocQueryRoutes } from '../../shared/guard/routes.js';
 import { healthRoutes } from '../../shared/platform/health.js';
+import { reportRoutes } from '../../shared/reports/routes.js';
 import { createHttpHandler } from '../../shared/platform/http.js';
+import { webhookRoutes } from '../../shared/webhooks/routes.js';
+import { complianceFor } from '../../shared/compliance/index.js';
+import { complianceRoutes } from '../../shared/compliance/routes.js';
 import { getRuntime, type Runtime } from '../../shared/runtime/index.js';
+import { loadFunctionConfig } from '../../shared/platform/function-config.js';
+
+// Start-up check against this function's schema (functions/manifest.json): a config error stops
+// the instance before it takes traffic, with a message naming the field.
+loadFunctionConfig('api');
 
 /** The versioned REST API (`/v1/...`) plus liveness/readiness. Wiring only. */
 export function buildApi(rt: Runtime) {
@@ -16,8 +27,13 @@ export function buildApi(rt: Runtime) {
       { name: 'audit', check: () => rt.audit.ping() },
     ]),
     ...investigationRoutes(rt.service),
+    ...adhocQueryRoutes({ service: rt.service, store: rt.store, warehouse: rt.warehouse, clock: rt.clock }),
+    ...reportRoutes({ service: rt.service, clock: rt.clock }),
     ...auditRoutes(rt.audit),
     ...roleRoutes(rt.bindings, rt.audit),
+    ...flagRoutes(rt.flags, rt.audit),
+    ...webhookRoutes(rt.webhooks),
+    ...complianceRoutes(() => complianceFor(rt)),
   ];
   return createHttpHandler(routes, {
     logger: rt.logger.child({ component: 'api' }),
@@ -32,7 +48,7 @@ export function buildApi(rt: Runtime) {
 // local stack does when it restarts inside one process.
 let built: { rt: Runtime; handle: ReturnType<typeof buildApi> } | null = null;
 functions.http('api', (req, res) => {
-  const rt = getRuntime();
+  const rt = getRuntime('api');
   if (built?.rt !== rt) built = { rt, handle: buildApi(rt) };
   return built.handle(req, res);
 });

@@ -2,10 +2,15 @@ import * as functions from '@google-cloud/functions-framework';
 import { unwrapDelivery } from '../../shared/events/envelope.js';
 import { reconcile } from '../../shared/investigations/reconciler.js';
 import { getRuntime } from '../../shared/runtime/index.js';
+import { loadFunctionConfig } from '../../shared/platform/function-config.js';
+
+// Start-up check against this function's schema (functions/manifest.json): a config error stops
+// the instance before it takes traffic, with a message naming the field.
+loadFunctionConfig('reconciler');
 
 /** Scheduled (Cloud Scheduler → Pub/Sub) safety net for stuck work and unpublished events. */
 functions.cloudEvent('reconciler', async (cloudEvent: functions.CloudEvent<unknown>) => {
-  const rt = getRuntime();
+  const rt = getRuntime('reconciler');
   const log = rt.logger.child({ component: 'reconciler' });
   try {
     unwrapDelivery(cloudEvent);

@@ -3,13 +3,18 @@ import { unwrapDelivery } from '../../shared/events/envelope.js';
 import { EventTypes, RequestedDataSchema } from '../../shared/events/model.js';
 import { runRequested } from '../../shared/investigations/worker.js';
 import { getRuntime } from '../../shared/runtime/index.js';
+import { loadFunctionConfig } from '../../shared/platform/function-config.js';
+
+// Start-up check against this function's schema (functions/manifest.json): a config error stops
+// the instance before it takes traffic, with a message naming the field.
+loadFunctionConfig('worker');
 
 /**
  * Investigation worker (Pub/Sub via Eventarc). Malformed events are logged and acknowledged
  * (retrying cannot fix them); an unexpected failure throws so the delivery is retried.
  */
 functions.cloudEvent('worker', async (cloudEvent: functions.CloudEvent<unknown>) => {
-  const rt = getRuntime();
+  const rt = getRuntime('worker');
   const log = rt.logger.child({ component: 'worker' });
   let event;
   try {
@@ -34,5 +39,6 @@ functions.cloudEvent('worker', async (cloudEvent: functions.CloudEvent<unknown>)
     clock: rt.clock,
     logger: rt.logger,
     leaseMs: rt.config.worker.leaseSeconds * 1000,
+    rolesOf: async (principal) => (await rt.bindings.get(principal))?.roles ?? [],
   });
 });

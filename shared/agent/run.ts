@@ -4,9 +4,11 @@ import { AppError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
 import { CONTRACT, type TableName } from '../warehouse/contract.js';
 import { WarehouseQueryError } from '../warehouse/errors.js';
-import type { ParamValue, Warehouse, WarehouseQuery } from '../warehouse/port.js';
+import { GuardRefusalError } from '../guard/errors.js';
+import type { ParamValue, QueryActor, Warehouse, WarehouseQuery } from '../warehouse/port.js';
 import { analyse, type FindingDraft, type Observations, type StepOutput } from './analyse.js';
 import { maskParams } from './mask.js';
+import { linkedAccountList, usageTimeline } from './observations.js';
 import {
   AgentResultSchema,
   EvidenceSchema,
@@ -18,7 +20,10 @@ import {
   type InvestigationInput,
   type StepRecord,
 } from './model.js';
-import { HISTORY_DAYS, planInvestigation } from './planner.js';
+import { answerQuestion } from './answers.js';
+import { deterministicPlanner, HISTORY_DAYS, uncheckedPatterns, type Planner } from './planner.js';
+import { readQuestion } from './question.js';
+import { markStaleFindings, staleTables } from './staleness.js';
 import { recommendAction, scoreRisk } from './scoring.js';
 import { STEPS, stepInfo, type StepContext, type StepDefinition } from './steps.js';
 import { summarise } from './summary.js';
@@ -34,7 +39,19 @@ import { summarise } from './summary.js';
 export interface RunOptions {
   clock?: Clock;
   logger?: Logger;
+  /** Chooses the steps (default: the deterministic planner; see llm/ for the LLM planner). */
+  planner?: Planner;
+  /**
+   * On whose behalf the guard runs the queries (roles decide the byte budget and PII): the
+   * investigation's creator. Default AGENT_ACTOR, the documented service budget.
+   */
+  actor?: QueryActor;
+  /** Audit resource of the queries, e.g. `investigations/inv_123`. */
+  resource?: string;
 }
+
+/** Who the agent queries as when no creator is given: the `service` role's budget, no PII access. */
+export const AGENT_ACTOR: QueryActor = { principal: 'agent@tsi.internal', roles: ['service'] };
 
 const OUTPUT_KEYS: Record<string, keyof Omit<Observations, 'accounts' | 'windowDays' | 'historyDays'>> = {
   account_profile: 'profile',
@@ -43,6 +60,8 @@ const OUTPUT_KEYS: Record<string, keyof Omit<Observations, 'accounts' | 'windowD
   linked_accounts: 'linked',
   owned_voices: 'voices',
   payment_history: 'payments',
+  ban_evasion_check: 'banEvasion',
+  voice_users: 'voiceUsers',
 };
 
 export class SubjectResolutionError extends AppError {
@@ -60,18 +79,19 @@ export async function runInvestigation(
   const { subject, question, windowDays, now } = InvestigationInputSchema.parse(input);
   const clock = options.clock ?? systemClock;
   const log = options.logger?.child({ component: 'agent' });
-  const plan = planInvestigation({ subject, ...(question ? { question } : {}), windowDays });
+  const plan = await (options.planner ?? deterministicPlanner).plan({ subject, ...(question ? { question } : {}), windowDays });
   const ctx: StepContext = { now, accounts: [] };
-  const freshness = new FreshnessProbe(warehouse);
+  const asker = { actor: options.actor ?? AGENT_ACTOR, resource: options.resource ?? null };
+  const freshness = new FreshnessProbe(warehouse, asker);
   const records: StepRecord[] = [];
-  const observations: Observations = { accounts: [], windowDays, historyDays: HISTORY_DAYS };
+  const observations: Observations = { accounts: [], windowDays, historyDays: HISTORY_DAYS, ...usageFocus(plan.steps, now) };
   const failedSteps: string[] = [];
   const truncatedSteps: string[] = [];
   let resolved = false;
   let accountsTruncated = false;
   let stopped = false;
 
-  for (const planned of plan) {
+  for (const planned of plan.steps) {
     const def = STEPS[planned.name];
     if (!def) throw new Error(`planner produced an unknown step "${planned.name}"`);
     if (def.needsAccounts && ctx.accounts.length === 0) break;
@@ -83,13 +103,13 @@ export async function runInvestigation(
     const params = def.bind(def.args.parse(planned.args), ctx);
     const masked = maskParams(params, def.paramColumns);
     const startedAt = clock.now();
-    const base = { index: planned.index, name: def.name, description: def.description, params: masked, sql_hash: info.sqlHash, tables: info.tables, started_at: startedAt.toISOString() };
+    const base = { index: planned.index, name: def.name, description: def.description, params: masked, sql_hash: info.sqlHash, tables: info.tables, started_at: startedAt.toISOString(), reason: planned.reason };
     const t0 = performance.now();
     let record: StepRecord;
     let rows: Record<string, unknown>[] = [];
     let failure: unknown = null;
     try {
-      const result = await warehouse.query({ label: def.name, sql: def.sql, params, maxRows: def.maxRows });
+      const result = await warehouse.query({ label: def.name, sql: def.sql, params, maxRows: def.maxRows, origin: 'planned', ...asker });
       rows = result.rows.map((r) => parseRow(def, r));
       if (result.truncated) truncatedSteps.push(def.name);
       record = {
@@ -100,6 +120,7 @@ export async function runInvestigation(
         bytes_processed: result.bytesProcessed,
         duration_ms: result.durationMs,
         freshness: await freshness.forStep(def, params),
+        lineage: result.lineage,
       };
     } catch (error) {
       failure = error;
@@ -113,8 +134,11 @@ export async function runInvestigation(
         duration_ms: Math.round(performance.now() - t0),
         freshness: Object.fromEntries(info.tables.map((t) => [t, null])),
         error: safeMessage(error),
+        ...(error instanceof GuardRefusalError ? { refused_by: error.rule } : {}),
       };
     }
+    const stale = staleTables(record.freshness, now);
+    if (stale.length) record.stale_tables = stale;
     records.push(record);
     await hooks.onStep?.(record);
 
@@ -135,10 +159,11 @@ export async function runInvestigation(
   }
 
   const drafts = resolved ? analyse(observations) : [];
-  const findings = drafts.map(toFinding);
+  const findings = markStaleFindings(drafts.map(toFinding), records, now);
   const risk = scoreRisk(drafts.flatMap((d) => d.signals));
   const incomplete = failedSteps.length > 0 || stopped;
-  const action = recommendAction({ resolved, findings, risk, incomplete });
+  const unchecked = plan.scope === 'focused' ? uncheckedPatterns(plan.steps) : [];
+  const action = recommendAction({ resolved, findings, risk, incomplete, focused: unchecked.length > 0 });
   const summary = summarise({
     subjectType: subject.type,
     resolved,
@@ -152,9 +177,46 @@ export async function runInvestigation(
     failedSteps,
     truncatedSteps: truncatedSteps.filter((n) => STEPS[n]?.needsAccounts),
     stopped,
+    unchecked: resolved ? unchecked : [],
+    ...planNote(plan),
   });
+  const { steps: _planned, ...planInfo } = plan;
+  const answers = resolved ? answerQuestion(readQuestion(question).intents, observations) : [];
   log?.info('investigation finished', { steps: records.length, findings: findings.length, risk_score: risk.score, action: action.action });
-  return AgentResultSchema.parse({ resolved, accounts: ctx.accounts, steps: records, findings, risk, recommended_action: action, summary });
+  // Compact copies for reports (no personal data in these rows); absent when the step did not succeed.
+  const usageParams = records.find((r) => r.name === 'usage_summary' && r.status === 'ok')?.params;
+  const usage_timeline = observations.usage && usageParams ? usageTimeline(observations.usage.rows, String(usageParams.since), String(usageParams.until)) : undefined;
+  const linked_accounts = observations.linked ? linkedAccountList(observations.linked.rows) : undefined;
+  return AgentResultSchema.parse({
+    resolved,
+    accounts: ctx.accounts,
+    steps: records,
+    findings,
+    risk,
+    recommended_action: action,
+    summary,
+    ...(usage_timeline ? { usage_timeline } : {}),
+    ...(linked_accounts ? { linked_accounts } : {}),
+    plan: planInfo,
+    answers,
+  });
+}
+
+/** A question's period narrows where spikes are reported; the usage step's own window is the baseline. */
+function usageFocus(steps: readonly { name: string; args: Record<string, unknown> }[], now: Date): Pick<Observations, 'usageFocusSince' | 'usageWindowDays'> {
+  const usage = steps.find((s) => s.name === 'usage_summary');
+  const windowDays = typeof usage?.args.window_days === 'number' ? usage.args.window_days : undefined;
+  const focus = typeof usage?.args.focus_days === 'number' ? usage.args.focus_days : undefined;
+  return {
+    ...(windowDays ? { usageWindowDays: windowDays } : {}),
+    ...(focus ? { usageFocusSince: new Date(now.getTime() - focus * 86_400_000).toISOString().slice(0, 10) } : {}),
+  };
+}
+
+function planNote(plan: { planner: string; fallback_reason?: string }): { planNote?: string } {
+  if (plan.planner === 'llm') return { planNote: 'Steps chosen by the LLM planner (validated against the typed steps).' };
+  if (plan.fallback_reason) return { planNote: `The LLM planner's plan was not used (${plan.fallback_reason}); the deterministic plan ran.` };
+  return {};
 }
 
 function parseRow(def: StepDefinition<any, any>, row: Record<string, unknown>): Record<string, unknown> {
@@ -189,7 +251,10 @@ function toFinding(d: FindingDraft): Finding {
  */
 class FreshnessProbe {
   private readonly cache = new Map<string, Promise<string | null>>();
-  constructor(private readonly warehouse: Warehouse) {}
+  constructor(
+    private readonly warehouse: Warehouse,
+    private readonly asker: { actor: QueryActor; resource: string | null },
+  ) {}
 
   async forStep(def: StepDefinition<any, any>, params: Record<string, ParamValue>): Promise<Record<string, string | null>> {
     const since = params.window_since instanceof Date ? params.window_since : params.since instanceof Date ? params.since : null;
@@ -207,8 +272,8 @@ class FreshnessProbe {
     if (!p) {
       const q: WarehouseQuery =
         bounded && since && until
-          ? { label: `freshness_${table}`, sql: `SELECT MAX(${column}) AS latest FROM {{${table}}} WHERE ${column} >= @since AND ${column} < @until`, params: { since, until }, maxRows: 1 }
-          : { label: `freshness_${table}`, sql: `SELECT MAX(${column}) AS latest FROM {{${table}}}`, params: {}, maxRows: 1 };
+          ? { label: `freshness_${table}`, sql: `SELECT MAX(${column}) AS latest FROM ${table} WHERE ${column} >= @since AND ${column} < @until`, params: { since, until }, maxRows: 1, origin: 'system', ...this.asker }
+          : { label: `freshness_${table}`, sql: `SELECT MAX(${column}) AS latest FROM ${table}`, params: {}, maxRows: 1, origin: 'system', ...this.asker };
       if (bounded && !(since && until)) {
         p = Promise.resolve(null);
       } else {
@@ -227,7 +292,7 @@ class FreshnessProbe {
  * The query behind a piece of evidence, rebuilt from what is stored with the finding. Refuses
  * evidence whose step template changed since (hash mismatch) or whose parameters were masked.
  */
-export function evidenceQuery(evidence: Evidence): { query: WarehouseQuery; rowKey(row: Record<string, unknown>): string } {
+export function evidenceQuery(evidence: Evidence, actor: QueryActor = AGENT_ACTOR): { query: WarehouseQuery; rowKey(row: Record<string, unknown>): string } {
   const e = EvidenceSchema.parse(evidence);
   const def = STEPS[e.step];
   if (!def) throw new Error(`Unknown step "${e.step}"`);
@@ -235,12 +300,12 @@ export function evidenceQuery(evidence: Evidence): { query: WarehouseQuery; rowK
   if (info.sqlHash !== e.sql_hash) throw new Error(`The template of step "${e.step}" changed since this evidence was recorded`);
   if (info.piiParams) throw new Error(`Step "${e.step}" takes personal data; its stored parameters are masked and cannot be replayed`);
   const params = def.params.parse(e.params);
-  return { query: { label: def.name, sql: def.sql, params, maxRows: def.maxRows }, rowKey: (row) => def.rowKey(def.row.parse(row)) };
+  return { query: { label: def.name, sql: def.sql, params, maxRows: def.maxRows, actor, origin: 'planned' }, rowKey: (row) => def.rowKey(def.row.parse(row)) };
 }
 
 /** Re-runs the evidence's query and reports which of its row keys the warehouse no longer returns. */
-export async function verifyEvidence(evidence: Evidence, warehouse: Warehouse): Promise<{ missing: string[]; returned: number }> {
-  const { query, rowKey } = evidenceQuery(evidence);
+export async function verifyEvidence(evidence: Evidence, warehouse: Warehouse, actor: QueryActor = AGENT_ACTOR): Promise<{ missing: string[]; returned: number }> {
+  const { query, rowKey } = evidenceQuery(evidence, actor);
   const result = await warehouse.query(query);
   const keys = new Set(result.rows.map(rowKey));
   return { missing: evidence.row_keys.filter((k) => !keys.has(k)), returned: result.rows.length };

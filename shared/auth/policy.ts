@@ -19,8 +19,23 @@ export const PERMISSIONS = [
   'audit.read',
   'roles.read',
   'roles.write',
+  'flags.read',
+  'flags.write',
   'system.reconcile',
   'system.health',
+  'webhooks.manage',
+  /** Run one's own SQL through the warehouse guard as a step of an investigation. */
+  'warehouse.query_adhoc',
+  /** Compliance (shared/compliance): legal holds, erasure, retention, purging one investigation. */
+  'legal_holds.read',
+  'legal_holds.place',
+  /** Separate from placing on purpose: a role may place holds without being able to lift them. */
+  'legal_holds.release',
+  'erasure.request',
+  'erasure.read',
+  'retention.read',
+  'retention.write',
+  'investigations.delete',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -33,11 +48,24 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   /** Works their own cases (cancel is limited to own/assigned ones by the service). */
   analyst: [...WORK],
   /** An analyst who also manages the queue and sees every restricted case and personal data. */
-  lead: [...WORK, 'investigations.assign', 'investigations.close', 'investigations.reopen', 'investigations.read_pii', 'investigations.read_all_restricted'],
+  lead: [...WORK, 'investigations.assign', 'investigations.close', 'investigations.reopen', 'investigations.read_pii', 'investigations.read_all_restricted', 'flags.read', 'warehouse.query_adhoc'],
   /** Oversight: the audit trail, personal data in cases, and who holds which role (access reviews). */
-  compliance: [...READ, 'investigations.read_pii', 'audit.read', 'roles.read'],
+  compliance: [
+    ...READ,
+    'investigations.read_pii',
+    'audit.read',
+    'roles.read',
+    'legal_holds.read',
+    'legal_holds.place',
+    'legal_holds.release',
+    'erasure.request',
+    'erasure.read',
+    'retention.read',
+    'retention.write',
+    'investigations.delete',
+  ],
   /** Runs the platform and its role bindings, but is deliberately not a reader of case contents. */
-  admin: ['roles.read', 'roles.write', 'system.reconcile', 'system.health'],
+  admin: ['roles.read', 'roles.write', 'flags.read', 'flags.write', 'system.reconcile', 'system.health', 'webhooks.manage'],
   /** Machine callers: submit work and drive the scheduled jobs. */
   service: [...READ, 'investigations.create', 'system.reconcile', 'system.health'],
 };

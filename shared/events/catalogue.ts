@@ -97,7 +97,19 @@ export const CATALOGUE = [
   spec('legal_hold.placed', 1, 'public', 'A legal hold was placed (defined for the legal-hold issue).', z.strictObject({ legal_hold_id: Id('hold'), investigation_id: InvestigationId.nullable() })),
   spec('legal_hold.released', 1, 'public', 'A legal hold was released (defined for the legal-hold issue).', z.strictObject({ legal_hold_id: Id('hold'), investigation_id: InvestigationId.nullable() })),
   spec('erasure.requested', 1, 'public', 'An erasure request was accepted (defined for the erasure issue). Names the subject type only, never its value.', z.strictObject({ erasure_id: Id('era'), subject_type: z.enum(SUBJECT_TYPES) })),
-  spec('erasure.completed', 1, 'public', 'An erasure request finished (defined for the erasure issue).', z.strictObject({ erasure_id: Id('era'), subject_type: z.enum(SUBJECT_TYPES), records_erased: Count })),
+  spec(
+    'erasure.completed',
+    1,
+    'public',
+    'An erasure request finished: the receipt is on the request (API). `warehouse_request` asks the warehouse owners to erase the subject on their side, named by its pseudonym (keyed blind index), never its value.',
+    z.strictObject({
+      erasure_id: Id('era'),
+      subject_type: z.enum(SUBJECT_TYPES),
+      records_erased: Count,
+      warehouse_request: z.strictObject({ subject_pseudonym: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/), owner_action_required: z.literal(true) }),
+    }),
+  ),
+  spec('scheduler.retention', 1, 'internal', 'Cloud Scheduler tick: the retention sweep runs, and open erasure requests are re-driven.', z.strictObject({ job: z.literal('retention'), dry_run: z.boolean().optional() })),
   spec('scheduler.reconcile', 1, 'internal', 'Cloud Scheduler tick: the reconciler re-drives stuck work and the webhook sweep retries due deliveries.', z.strictObject({ job: z.literal('reconcile') })),
 ] as const satisfies readonly EventSpec[];
 

@@ -29,6 +29,7 @@ export const EventTypes = {
   erasureRequested: 'tsi.erasure.requested.v1',
   erasureCompleted: 'tsi.erasure.completed.v1',
   schedulerReconcile: 'tsi.scheduler.reconcile.v1',
+  schedulerRetention: 'tsi.scheduler.retention.v1',
 } as const;
 export type EventType = (typeof EventTypes)[keyof typeof EventTypes];
 

@@ -8,7 +8,9 @@ import type { Mutation } from './store.js';
 
 /**
  * Pure commands on an investigation document: each returns the next document and the events to
- * emit, or throws a 409 when the state machine refuses. No I/O here.
+ * emit, or throws a 409 when the state machine refuses. No I/O here. Event data is thin and
+ * validated against the catalogue (shared/events/catalogue.ts): ids, states and enums, never who
+ * did it or any subject value — readers fetch those through the audited API.
  */
 function event(type: EventType, doc: InvestigationDoc, now: Date, extra: Record<string, unknown> = {}): PlatformEvent {
   return makeEvent(type, doc.id, { investigation_id: doc.id, status: doc.status, ...extra }, now);
@@ -97,6 +99,8 @@ export function complete(doc: InvestigationDoc, worker: string, result: AgentRes
     recommended_action: result.recommended_action,
     summary: result.summary,
     resolved_accounts: result.accounts,
+    usage_timeline: result.usage_timeline ?? null,
+    linked_accounts: result.linked_accounts ?? null,
     lease: null,
   });
   return {
@@ -108,6 +112,9 @@ export function complete(doc: InvestigationDoc, worker: string, result: AgentRes
         findings: result.findings.length,
         escalate: result.findings.some((f) => f.escalate),
       }),
+      ...result.findings.map((f) =>
+        makeEvent(EventTypes.findingCreated, next.id, { investigation_id: next.id, finding_id: f.id, finding_type: f.type, severity: f.severity, escalate: f.escalate }, now),
+      ),
     ],
   };
 }
@@ -115,7 +122,8 @@ export function complete(doc: InvestigationDoc, worker: string, result: AgentRes
 export function fail(doc: InvestigationDoc, actor: string, reason: string, now: Date, worker?: string): Mutation {
   if (worker && !holdsLease(doc, worker)) throw new LeaseLostError(`lease on ${doc.id} lost`);
   const next = moved(doc, 'fail', actor, now, { failure_reason: reason, lease: null });
-  return { doc: next, events: [event(EventTypes.investigationFailed, next, now, { reason })] };
+  // The reason is free text: readers get it from the API, never from the (thin) event.
+  return { doc: next, events: [event(EventTypes.investigationFailed, next, now)] };
 }
 
 /** The reconciler's move for work whose worker stopped renewing its lease. */
@@ -129,7 +137,7 @@ export function requeue(doc: InvestigationDoc, now: Date): Mutation {
 
 export function cancel(doc: InvestigationDoc, actor: string, now: Date): Mutation {
   const next = moved(doc, 'cancel', actor, now, { lease: null });
-  return { doc: next, events: [event(EventTypes.investigationCancelled, next, now, { by: actor })] };
+  return { doc: next, events: [event(EventTypes.investigationCancelled, next, now)] };
 }
 
 export function assign(doc: InvestigationDoc, actor: string, assignee: string, now: Date): Mutation {
@@ -141,22 +149,22 @@ export function assign(doc: InvestigationDoc, actor: string, assignee: string, n
     updated_at: at,
     history: [...doc.history, { at, actor, action: 'assign', from: doc.status, to: doc.status }],
   };
-  return { doc: next, events: [event(EventTypes.investigationAssigned, next, now, { assignee, by: actor })] };
+  return { doc: next, events: [event(EventTypes.investigationAssigned, next, now)] };
 }
 
 export function close(doc: InvestigationDoc, actor: string, decision: { decision: Decision; rationale: string }, now: Date): Mutation {
   const next = moved(doc, 'close', actor, now, {
     decision: { outcome: decision.decision, rationale: decision.rationale, closed_by: actor, closed_at: now.toISOString() },
   });
-  return { doc: next, events: [event(EventTypes.investigationClosed, next, now, { decision: decision.decision, by: actor })] };
+  return { doc: next, events: [event(EventTypes.investigationClosed, next, now, { decision: decision.decision })] };
 }
 
 export function reopen(doc: InvestigationDoc, actor: string, now: Date): Mutation {
   const next = moved(doc, 'reopen', actor, now, { decision: null });
-  return { doc: next, events: [event(EventTypes.investigationReopened, next, now, { by: actor, previous_decision: doc.decision?.outcome ?? null })] };
+  return { doc: next, events: [event(EventTypes.investigationReopened, next, now)] };
 }
 
 export function commented(doc: InvestigationDoc, actor: string, commentId: string, now: Date): Mutation {
   const next: InvestigationDoc = { ...doc, comments_count: doc.comments_count + 1, updated_at: now.toISOString() };
-  return { doc: next, events: [event(EventTypes.investigationCommented, next, now, { comment_id: commentId, by: actor })] };
+  return { doc: next, events: [event(EventTypes.investigationCommented, next, now, { comment_id: commentId })] };
 }

@@ -1,6 +1,16 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { FindingSchema, RecommendedActionSchema, RiskAssessmentSchema, StepRecordSchema, SUBJECT_TYPES, type SubjectType } from '../agent/model.js';
+import {
+  FindingSchema,
+  LinkedAccountsSchema,
+  RecommendedActionSchema,
+  RiskAssessmentSchema,
+  StepRecordSchema,
+  SUBJECT_TYPES,
+  UsageTimelineSchema,
+  type SubjectType,
+} from '../agent/model.js';
+import { subjectFromQuestion } from '../agent/question.js';
 import { STATUSES } from './state-machine.js';
 
 export { SUBJECT_TYPES, type SubjectType };
@@ -25,12 +35,34 @@ export const SubjectSchema = z
   .transform((s) => ({ type: s.type, value: s.type === 'email' ? s.value.toLowerCase() : s.value }));
 export type Subject = z.infer<typeof SubjectSchema>;
 
-export const CreateInvestigationSchema = z.strictObject({
-  subject: SubjectSchema,
-  question: z.string().trim().min(1).max(2000).optional(),
-  window_days: z.number().int().min(1).max(90).default(30),
-  sensitivity: z.enum(['standard', 'restricted']).default('standard'),
-});
+/**
+ * `subject` may be left out when the question names one (an email, user id, voice id, IP or card
+ * fingerprint: agent/question.ts, deterministic, the first one mentioned); the subject is then
+ * filled in here, so everything downstream always has one.
+ */
+export const CreateInvestigationSchema = z
+  .strictObject({
+    subject: SubjectSchema.optional(),
+    question: z.string().trim().min(1).max(2000).optional(),
+    window_days: z.number().int().min(1).max(90).default(30),
+    sensitivity: z.enum(['standard', 'restricted']).default('standard'),
+  })
+  .transform((input, ctx) => {
+    if (input.subject) return { ...input, subject: input.subject };
+    const named = input.question ? subjectFromQuestion(input.question) : null;
+    const parsed = named ? SubjectSchema.safeParse(named) : null;
+    if (!parsed?.success) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['subject'],
+        message: input.question
+          ? 'required: the question names no subject (an email, user id, voice id, IP address or card fingerprint); give subject {type, value}'
+          : 'required: give subject {type, value}, or a question that names one',
+      });
+      return z.NEVER;
+    }
+    return { ...input, subject: parsed.data };
+  });
 export type CreateInvestigation = z.infer<typeof CreateInvestigationSchema>;
 
 export const DECISIONS = ['no_action', 'warned', 'suspended', 'banned', 'escalated', 'false_positive'] as const;
@@ -52,12 +84,30 @@ export type ListQuery = z.infer<typeof ListQuerySchema>;
 
 const HistoryEntrySchema = z.object({ at: z.string(), actor: z.string(), action: z.string(), from: z.string().nullable(), to: z.string().nullable() });
 
+/**
+ * The subject as stored (docs/decisions/0011): the value only as a field envelope (AES-256-GCM
+ * under the subject's data key), the keyed blind index for lookups, and the masked display form
+ * every reader may see. Never the value itself.
+ */
+export const SealedSubjectSchema = z.object({ type: z.enum(SUBJECT_TYPES), index: z.string(), display: z.string(), sealed: z.string() });
+export type SealedSubject = z.infer<typeof SealedSubjectSchema>;
+/** The subject in clear: in memory only (new, or revealed for a reader); `erased` once its key is destroyed. */
+export const PlainSubjectSchema = z.object({ type: z.enum(SUBJECT_TYPES), value: z.string(), erased: z.literal(true).optional() });
+export type PlainSubject = z.infer<typeof PlainSubjectSchema>;
+
+export function isSealedSubject(subject: SealedSubject | PlainSubject): subject is SealedSubject {
+  return 'sealed' in subject;
+}
+
 /** The stored document, validated whenever it is read back. */
 export const InvestigationDocSchema = z.object({
   id: z.string(),
   status: z.enum(STATUSES),
-  subject: z.object({ type: z.enum(SUBJECT_TYPES), value: z.string() }),
+  // Plain only in memory (and in documents written before encryption; rewritten sealed on their next change).
+  subject: z.union([SealedSubjectSchema, PlainSubjectSchema]),
+  /** In clear only in memory; stored as `question_sealed` (it often names the subject). */
   question: z.string().nullable(),
+  question_sealed: z.string().optional(),
   window_days: z.number().int(),
   sensitivity: z.enum(['standard', 'restricted']),
   created_by: z.string(),
@@ -71,6 +121,9 @@ export const InvestigationDocSchema = z.object({
   recommended_action: RecommendedActionSchema.nullable(),
   summary: z.string().nullable(),
   resolved_accounts: z.array(z.string()),
+  /** Kept for reports; absent on documents written before they existed. */
+  usage_timeline: UsageTimelineSchema.nullable().optional(),
+  linked_accounts: LinkedAccountsSchema.nullable().optional(),
   failure_reason: z.string().nullable(),
   decision: z
     .object({ outcome: z.enum(DECISIONS), rationale: z.string(), closed_by: z.string(), closed_at: z.string() })

@@ -4,6 +4,7 @@ import type { Logger } from '../platform/logger.js';
 import * as life from './lifecycle.js';
 import type { InvestigationService } from './service.js';
 import type { InvestigationStore } from './store.js';
+import { recordRequeued } from '../platform/metrics.js';
 
 export interface ReconcilerDeps {
   store: InvestigationStore;
@@ -46,6 +47,7 @@ export async function reconcile(deps: ReconcilerDeps): Promise<ReconcileReport> 
     });
     if (action === 'requeue') report.requeued.push(stale.id);
     if (action === 'fail') report.failed.push(stale.id);
+    if (action) recordRequeued(deps.logger, action === 'fail' ? 'max_attempts' : 'lease_expired');
     await deps.service.dispatch(events);
   }
 

@@ -11,7 +11,7 @@ import { newId } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
 import * as life from './lifecycle.js';
 import type { CreateInvestigation, Decision, InvestigationDoc, ListQuery } from './model.js';
-import { presentInvestigation, presentSummary } from './present.js';
+import { canReadPii, presentInvestigation, presentSummary } from './present.js';
 import type { InvestigationStore, Mutation, StoredResponse } from './store.js';
 
 export interface InvestigationServiceDeps {
@@ -59,7 +59,9 @@ export class InvestigationService {
     await this.deps.rateLimiter.take(caller.email, 'investigations.create', this.deps.createPerMinute);
     const now = this.deps.clock.now();
     const created = life.newInvestigation(input, { email: caller.email, team: caller.team }, now);
-    const requestHash = createHash('sha256').update(JSON.stringify(input)).digest('hex');
+    // The subject enters the fingerprint as its keyed blind index: a plain hash of an email is reversible by guessing.
+    const fingerprint = { ...input, subject: { type: input.subject.type, index: await this.deps.store.subjectIndex(input.subject) } };
+    const requestHash = createHash('sha256').update(JSON.stringify(fingerprint)).digest('hex');
     const result = await this.deps.store.create(
       created.doc,
       created.events,
@@ -75,7 +77,15 @@ export class InvestigationService {
   async visible(id: string, call: CallContext): Promise<InvestigationDoc> {
     const doc = await this.deps.store.get(id);
     if (!doc || !this.canSee(doc, call.caller)) throw new NotFoundError('Investigation');
-    return doc;
+    return this.revealFor(doc, call.caller);
+  }
+
+  /**
+   * Decrypts what this caller may read: the subject only with PII permission (others get its masked
+   * form), the question for every reader (presenters redact personal data in it for the others).
+   */
+  private revealFor(doc: InvestigationDoc, caller: Caller): Promise<InvestigationDoc> {
+    return this.deps.store.reveal(doc, { subject: canReadPii(caller), question: true });
   }
 
   canSee(doc: InvestigationDoc, caller: Caller): boolean {
@@ -109,7 +119,8 @@ export class InvestigationService {
       }
       scannedAll = batch.length < q.page_size && consumed === batch.length;
     }
-    const views = items.map((d) => presentSummary(d, call.caller));
+    const shown = canReadPii(call.caller) ? await Promise.all(items.map((d) => this.deps.store.reveal(d, { subject: true, question: false }))) : items;
+    const views = shown.map((d) => presentSummary(d, call.caller));
     if (views.some((v) => !v.subject.masked)) {
       await this.deps.audit.write({
         ...this.auditBase(call),
@@ -147,7 +158,9 @@ export class InvestigationService {
       return result;
     });
     await this.dispatch(events);
-    return presentInvestigation(doc, call.caller);
+    const view = presentInvestigation(await this.revealFor(doc, call.caller), call.caller);
+    if (!view.subject.masked) await this.auditPiiRead(doc, call, 'investigation.subject');
+    return view;
   }
 
   cancel(id: string, call: CallContext) {

@@ -2,8 +2,11 @@ import type { DocumentReference, Firestore, Query, Transaction } from '@google-c
 import { createHash } from 'node:crypto';
 import { IdempotencyConflictError, NotFoundError } from '../platform/errors.js';
 import type { PlatformEvent } from '../events/model.js';
-import { CommentDocSchema, InvestigationDocSchema, type CommentDoc, type InvestigationDoc, type ListQuery } from './model.js';
+import { CommentDocSchema, InvestigationDocSchema, isSealedSubject, type CommentDoc, type InvestigationDoc, type ListQuery, type Subject } from './model.js';
+import type { InvestigationPii } from './pii.js';
 import type { Status } from './state-machine.js';
+import { systemClock, type Clock } from '../platform/clock.js';
+import { isExpired } from '../compliance/retention/plan.js';
 
 /**
  * Firestore persistence for investigations. Every state change is a transaction that also writes
@@ -40,7 +43,51 @@ export interface StoredResponse {
 }
 
 export class InvestigationStore {
-  constructor(private readonly db: Firestore) {}
+  /**
+   * `pii` seals personal data before every write (docs/decisions/0011); without it the store can
+   * read and query but refuses to write a document holding personal data in clear.
+   */
+  constructor(
+    private readonly db: Firestore,
+    private readonly pii?: InvestigationPii,
+    /** For read-time TTL filtering: a document whose `expire_at` passed is gone (shared/compliance). */
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  /** The document as stored: subject and question sealed (documents written before encryption get sealed on their next write). */
+  private async sealed(doc: InvestigationDoc): Promise<InvestigationDoc> {
+    if (isSealedSubject(doc.subject) && doc.question === null) return doc;
+    if (!this.pii) throw new Error('InvestigationStore has no data protection: refusing to store personal data in clear');
+    return this.pii.seal(doc);
+  }
+
+  private requirePii(): InvestigationPii {
+    if (!this.pii) throw new Error('InvestigationStore has no data protection configured');
+    return this.pii;
+  }
+
+  /** A copy with the subject value and/or question decrypted, for a reader allowed to see them. */
+  async reveal(doc: InvestigationDoc, what: { subject: boolean; question: boolean }): Promise<InvestigationDoc> {
+    if (!what.subject && !what.question) return doc;
+    return this.requirePii().reveal(doc, what);
+  }
+
+  /** The subject and question in clear, for the worker; SubjectErasedError once the subject was erased. */
+  forRun(doc: InvestigationDoc): Promise<{ subject: Subject; question: string | null }> {
+    return this.requirePii().forRun(doc);
+  }
+
+  /** Keyed blind index of a subject (`subject.index` of its investigations). */
+  subjectIndex(subject: Pick<Subject, 'type' | 'value'>): Promise<string> {
+    return this.requirePii().subjectIndex(subject);
+  }
+
+  /** Every investigation about a subject, by blind index (newest first; equality on one field, no composite index). */
+  async findBySubject(subject: Pick<Subject, 'type' | 'value'>, limit = 500): Promise<InvestigationDoc[]> {
+    const index = await this.subjectIndex(subject);
+    const snap = await this.db.collection(COLLECTIONS.investigations).where('subject.index', '==', index).limit(limit).get();
+    return snap.docs.map((d) => this.read(d.data())).sort((a, b) => (a.id < b.id ? 1 : -1));
+  }
 
   private ref(id: string): DocumentReference {
     return this.db.collection(COLLECTIONS.investigations).doc(id);
@@ -71,6 +118,8 @@ export class InvestigationStore {
     response: (doc: InvestigationDoc) => StoredResponse,
     idem?: IdempotentCreate,
   ): Promise<{ replayed: boolean; response: StoredResponse }> {
+    // Sealed before the transaction: encryption may fetch or create the subject's key.
+    doc = await this.sealed(doc);
     return this.db.runTransaction(async (tx) => {
       if (idem) {
         const existing = await tx.get(this.idemRef(idem));
@@ -98,7 +147,7 @@ export class InvestigationStore {
 
   async get(id: string): Promise<InvestigationDoc | null> {
     const snap = await this.ref(id).get();
-    return snap.exists ? this.read(snap.data()) : null;
+    return snap.exists && !isExpired(snap.data(), this.clock.now()) ? this.read(snap.data()) : null;
   }
 
   /**
@@ -112,9 +161,10 @@ export class InvestigationStore {
       const current = this.read(snap.data());
       const result = change(current);
       if (!result) return current;
-      tx.set(this.ref(id), result.doc);
-      this.writeOutbox(tx, result.events, result.doc.updated_at);
-      return result.doc;
+      const next = await this.sealed(result.doc);
+      tx.set(this.ref(id), next);
+      this.writeOutbox(tx, result.events, next.updated_at);
+      return next;
     });
   }
 
@@ -123,7 +173,7 @@ export class InvestigationStore {
       const snap = await tx.get(this.ref(id));
       if (!snap.exists) throw new NotFoundError('Investigation');
       const result = change(this.read(snap.data()));
-      tx.set(this.ref(id), result.doc);
+      tx.set(this.ref(id), await this.sealed(result.doc));
       tx.create(this.ref(id).collection(COLLECTIONS.comments).doc(comment.id), comment);
       this.writeOutbox(tx, result.events, comment.created_at);
     });
@@ -145,7 +195,8 @@ export class InvestigationStore {
     if (q.assignee) query = query.where('assignee', '==', q.assignee);
     if (after) query = query.where('id', '<', after);
     const snap = await query.orderBy('id', 'desc').limit(limit).get();
-    return snap.docs.map((d) => this.read(d.data()));
+    const now = this.clock.now();
+    return snap.docs.filter((d) => !isExpired(d.data(), now)).map((d) => this.read(d.data()));
   }
 
   async findByStatus(status: Status, field: 'lease_expires' | 'updated_at', before: string, limit: number): Promise<InvestigationDoc[]> {

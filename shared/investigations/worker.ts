@@ -1,10 +1,12 @@
 import { runInvestigation } from '../agent/run.js';
 import type { StepRecord } from '../agent/model.js';
+import type { Planner } from '../agent/planner.js';
 import type { PlatformEvent } from '../events/model.js';
 import type { Clock } from '../platform/clock.js';
 import { AppError } from '../platform/errors.js';
 import { newId } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
+import { recordInvestigationRun } from '../platform/metrics.js';
 import type { Warehouse } from '../warehouse/port.js';
 import * as life from './lifecycle.js';
 import type { InvestigationService } from './service.js';
@@ -19,6 +21,13 @@ export interface WorkerDeps {
   leaseMs: number;
   /** Identifies this worker instance in leases. */
   workerId?: string;
+  /** Chooses the steps; default the deterministic planner (agent/llm createConfiguredPlanner for the llm_planner flag). */
+  planner?: Planner;
+  /**
+   * The current roles of a principal: the agent queries on behalf of the investigation's creator
+   * (their byte budget and PII permission). Without it the agent uses AGENT_ACTOR (service budget).
+   */
+  rolesOf?(principal: string): Promise<readonly string[]>;
 }
 
 export type RunOutcome = 'completed' | 'failed' | 'skipped' | 'lease-lost' | 'cancelled';
@@ -46,6 +55,7 @@ export async function runRequested(investigationId: string, event: PlatformEvent
   }
   await deps.service.dispatch(events);
   log.info('claimed', { attempt: doc.attempts });
+  const startedMs = deps.clock.now().getTime();
 
   const step = async (record: StepRecord) => {
     let stepEvents: PlatformEvent[] = [];
@@ -62,10 +72,17 @@ export async function runRequested(investigationId: string, event: PlatformEvent
   };
 
   try {
+    // Decrypted only here, in memory, for the run (an erased subject fails the run).
+    const { subject, question } = await deps.store.forRun(doc);
     const result = await runInvestigation(
-      { subject: doc.subject, ...(doc.question ? { question: doc.question } : {}), windowDays: doc.window_days, now: deps.clock.now() },
+      { subject, ...(question ? { question } : {}), windowDays: doc.window_days, now: deps.clock.now() },
       deps.warehouse,
       { onStep: step, shouldContinue: stillMine },
+      {
+        resource: `investigations/${investigationId}`,
+        ...(deps.planner ? { planner: deps.planner } : {}),
+        ...(deps.rolesOf ? { actor: { principal: doc.created_by, roles: await deps.rolesOf(doc.created_by) } } : {}),
+      },
     );
     if (!(await stillMine())) return settleLost(investigationId, deps, log);
     let done: PlatformEvent[] = [];
@@ -76,6 +93,7 @@ export async function runRequested(investigationId: string, event: PlatformEvent
     });
     await deps.service.dispatch(done);
     log.info('completed', { findings: result.findings.length, risk_score: result.risk.score });
+    recordInvestigationRun(log, 'completed', deps.clock.now().getTime() - startedMs);
     return 'completed';
   } catch (error) {
     if (error instanceof life.LeaseLostError) return settleLost(investigationId, deps, log);
@@ -89,6 +107,7 @@ export async function runRequested(investigationId: string, event: PlatformEvent
         return r;
       });
       await deps.service.dispatch(failed);
+      recordInvestigationRun(log, 'failed', deps.clock.now().getTime() - startedMs);
       return 'failed';
     } catch (inner) {
       if (inner instanceof life.LeaseLostError) return settleLost(investigationId, deps, log);

@@ -22,6 +22,19 @@ const EnvSchema = z.object({
   TSI_WAREHOUSE_PROJECT: z.string().optional(),
   TSI_WAREHOUSE_DATASET: z.string().default('dbt_marts'),
   TSI_WAREHOUSE_LOCATION: z.string().default('EU'),
+  /** Real table names where they differ from the contract's: `fct_tts_usage=fct_tts_usage_v2,...`. */
+  TSI_WAREHOUSE_TABLES: z.string().default(''),
+  /** Warehouse guard: widest partition window, per-table overrides, byte budget per role, limits. */
+  TSI_GUARD_MAX_WINDOW_DAYS: int(90, 1, 3660),
+  TSI_GUARD_WINDOW_DAYS: z.string().default('fct_moderation_flags=366,fct_logins=366,fct_payments=366'),
+  TSI_GUARD_BUDGETS: z.string().default('analyst=10737418240,lead=53687091200,service=10737418240,compliance=1073741824'),
+  TSI_GUARD_DEFAULT_BUDGET_BYTES: int(0, 0, Number.MAX_SAFE_INTEGER),
+  TSI_GUARD_MAX_CONCURRENT: int(4, 1, 256),
+  TSI_GUARD_MAX_QUEUED: int(200, 0, 100_000),
+  TSI_GUARD_TIMEOUT_MS: int(120_000, 100, 6 * 3600_000),
+  TSI_GUARD_CACHE_ENTRIES: int(500, 0, 100_000),
+  TSI_GUARD_CACHE_TTL_SECONDS: int(600, 0, 86_400),
+  TSI_GUARD_CACHE_MAX_ROWS: int(200_000, 0, 10_000_000),
   TSI_EVENTS: z.enum(['local', 'pubsub']).optional(),
   TSI_EVENTS_TOPIC: z.string().default('tsi-events'),
   TSI_SECRETS: z.enum(['local', 'secret-manager']).optional(),
@@ -38,12 +51,22 @@ const EnvSchema = z.object({
   TSI_LEASE_SECONDS: int(120, 5, 3600),
   TSI_MAX_ATTEMPTS: int(3, 1, 20),
   TSI_RECONCILE_SECONDS: int(30, 1, 3600),
+  /** Local stand-in for the retention sweep's Cloud Scheduler job (minutes between sweeps). */
+  TSI_RETENTION_INTERVAL_MINUTES: int(60, 1, 10_080),
   TSI_WAREHOUSE_USERS: int(2000, 50, 1_000_000),
   TSI_WAREHOUSE_SEED: int(42, 0, 2 ** 31),
   TSI_LOG_REQUESTS: bool.default(true),
+  /** OpenAI-compatible chat-completions base URL for the LLM planner (unset: LLM planner unavailable). */
+  TSI_LLM_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  TSI_LLM_MODEL: z.string().min(1).max(200).optional(),
+  /** Name of the secret (SecretStore) holding the API key; the key itself is never in config. */
+  TSI_LLM_API_KEY_SECRET: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/).default('llm-api-key'),
+  TSI_LLM_TIMEOUT_MS: int(10_000, 100, 120_000),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
+/** Every setting loadConfig understands (the per-function schemas in functions/manifest.json must use these or function-config.ts's own). */
+export const CONFIG_KEYS: readonly string[] = Object.keys(EnvSchema.shape);
 
 export interface Config {
   mode: 'local' | 'production';
@@ -60,14 +83,29 @@ export interface Config {
     identity: 'local' | 'google';
   };
   firestoreDatabase: string;
-  warehouse: { project?: string; dataset: string; location: string; localUsers: number; localSeed: number };
+  warehouse: { project?: string; dataset: string; location: string; localUsers: number; localSeed: number; tables: Record<string, string> };
+  guard: {
+    maxWindowDays: number;
+    windowDaysByTable: Record<string, number>;
+    budgetBytesByRole: Record<string, number>;
+    defaultBudgetBytes: number;
+    maxConcurrent: number;
+    maxQueued: number;
+    timeoutMs: number;
+    cacheEntries: number;
+    cacheTtlMs: number;
+    cacheMaxRows: number;
+  };
   eventsTopic: string;
   auditLogName: string;
   audience: string;
   iapAudience?: string;
   limits: { maxBodyBytes: number; createPerMinute: number };
   worker: { leaseSeconds: number; maxAttempts: number; reconcileSeconds: number };
+  retention: { intervalMinutes: number };
   logRequests: boolean;
+  /** LLM planner settings; used only when the `llm_planner` feature flag is on (agent/llm/). */
+  llm: { endpoint?: string; model?: string; apiKeySecret: string; timeoutMs: number };
 }
 
 const LOCAL_ADAPTERS = { store: 'emulator', warehouse: 'duckdb', events: 'local', secrets: 'local', audit: 'local', identity: 'local' } as const;
@@ -80,6 +118,20 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines}`);
   }
   const env = parsed.data;
+  const pairs = (name: string, text: string, value: (v: string) => string | number | null) => {
+    const out: Record<string, string | number> = {};
+    for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const [k, v] = part.split('=').map((x) => x?.trim());
+      const parsedValue = k && v ? value(v) : null;
+      if (!k || !/^[a-z][a-z0-9_]*$/.test(k) || parsedValue === null) throw new ConfigError(`Invalid configuration:\n  ${name}: expected name=value pairs separated by commas, got "${part}"`);
+      out[k] = parsedValue;
+    }
+    return out;
+  };
+  const count = (v: string) => (/^\d+$/.test(v) && Number.isSafeInteger(Number(v)) ? Number(v) : null);
+  const warehouseTables = pairs('TSI_WAREHOUSE_TABLES', env.TSI_WAREHOUSE_TABLES, (v) => (/^[A-Za-z0-9_$-]{1,1024}$/.test(v) ? v : null)) as Record<string, string>;
+  const windowDaysByTable = pairs('TSI_GUARD_WINDOW_DAYS', env.TSI_GUARD_WINDOW_DAYS, count) as Record<string, number>;
+  const budgetBytesByRole = pairs('TSI_GUARD_BUDGETS', env.TSI_GUARD_BUDGETS, count) as Record<string, number>;
   const defaults = env.TSI_MODE === 'production' ? CLOUD_ADAPTERS : LOCAL_ADAPTERS;
   const adapters = {
     store: env.TSI_STORE ?? defaults.store,
@@ -124,6 +176,19 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       location: env.TSI_WAREHOUSE_LOCATION,
       localUsers: env.TSI_WAREHOUSE_USERS,
       localSeed: env.TSI_WAREHOUSE_SEED,
+      tables: warehouseTables,
+    },
+    guard: {
+      maxWindowDays: env.TSI_GUARD_MAX_WINDOW_DAYS,
+      windowDaysByTable,
+      budgetBytesByRole,
+      defaultBudgetBytes: env.TSI_GUARD_DEFAULT_BUDGET_BYTES,
+      maxConcurrent: env.TSI_GUARD_MAX_CONCURRENT,
+      maxQueued: env.TSI_GUARD_MAX_QUEUED,
+      timeoutMs: env.TSI_GUARD_TIMEOUT_MS,
+      cacheEntries: env.TSI_GUARD_CACHE_ENTRIES,
+      cacheTtlMs: env.TSI_GUARD_CACHE_TTL_SECONDS * 1000,
+      cacheMaxRows: env.TSI_GUARD_CACHE_MAX_ROWS,
     },
     eventsTopic: env.TSI_EVENTS_TOPIC,
     auditLogName: env.TSI_AUDIT_LOG_NAME,
@@ -131,6 +196,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     iapAudience: env.TSI_IAP_AUDIENCE,
     limits: { maxBodyBytes: env.TSI_MAX_BODY_BYTES, createPerMinute: env.TSI_RATE_CREATE_PER_MINUTE },
     worker: { leaseSeconds: env.TSI_LEASE_SECONDS, maxAttempts: env.TSI_MAX_ATTEMPTS, reconcileSeconds: env.TSI_RECONCILE_SECONDS },
+    retention: { intervalMinutes: env.TSI_RETENTION_INTERVAL_MINUTES },
     logRequests: env.TSI_LOG_REQUESTS,
+    llm: { endpoint: env.TSI_LLM_ENDPOINT, model: env.TSI_LLM_MODEL, apiKeySecret: env.TSI_LLM_API_KEY_SECRET, timeoutMs: env.TSI_LLM_TIMEOUT_MS },
   };
 }

@@ -58,6 +58,8 @@ export interface HttpResult {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** A body sent as is instead of JSON (e.g. a Markdown or HTML report); name its Content-Type in `headers`. */
+  text?: string;
 }
 
 export class RequestContext {
@@ -275,7 +277,10 @@ function handleRequest(compiled: CompiledRoute[], deps: HttpDeps) {
     res.setHeader('X-Request-Id', requestId);
     res.setHeader('Cache-Control', 'no-store');
     for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
-    if (result.body === undefined) res.end();
+    if (result.text !== undefined) {
+      if (!res.getHeader('Content-Type')) res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      res.end(result.text);
+    } else if (result.body === undefined) res.end();
     else {
       if (!res.getHeader('Content-Type')) res.setHeader('Content-Type', 'application/json; charset=utf-8');
       res.end(JSON.stringify(result.body));

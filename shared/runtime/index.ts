@@ -4,6 +4,7 @@ import { CloudLoggingAuditLog } from '../audit/cloud-logging.js';
 import { LocalFileAuditLog } from '../audit/local-file.js';
 import type { AuditLog } from '../audit/model.js';
 import { RoleBindings } from '../auth/bindings.js';
+import { FeatureFlags } from '../flags/flags.js';
 import { LocalIssuer } from '../auth/local-issuer.js';
 import { permissionsOf, type Role } from '../auth/policy.js';
 import { TokenVerifier } from '../auth/verifier.js';
@@ -11,9 +12,16 @@ import type { EventPublisher } from '../events/port.js';
 import { PubSubPublisher } from '../events/pubsub.js';
 import { InvestigationService } from '../investigations/service.js';
 import { InvestigationStore } from '../investigations/store.js';
+import { InvestigationPii } from '../investigations/pii.js';
+import { createDataProtection, type DataProtection } from '../crypto/index.js';
+import { SecretBox } from '../webhooks/secret-box.js';
+import { WebhookService } from '../webhooks/service.js';
+import { policyFor } from '../webhooks/ssrf.js';
+import { WebhookStore } from '../webhooks/store.js';
 import { RateLimiter } from '../limits/rate-limiter.js';
 import { systemClock, type Clock } from '../platform/clock.js';
 import { loadConfig, type Config } from '../platform/config.js';
+import { loadFunctionConfig } from '../platform/function-config.js';
 import type { Caller } from '../platform/http.js';
 import { rootLogger, type Logger } from '../platform/logger.js';
 import { createSecretStore } from '../secrets/index.js';
@@ -39,9 +47,15 @@ export interface Runtime {
   issuer: LocalIssuer | null;
   verifier: TokenVerifier;
   bindings: RoleBindings;
+  /** Feature flags: `await rt.flags.isEnabled('webhooks')` (cached ~30 s; shared/flags/). */
+  flags: FeatureFlags;
   store: InvestigationStore;
+  /** Field encryption, blind indexes, crypto-shredding, KEK re-wrap (shared/crypto; docs/decisions/0011). */
+  dataProtection: DataProtection;
   rateLimiter: RateLimiter;
   service: InvestigationService;
+  /** Webhook subscriptions and delivery (shared/webhooks). */
+  webhooks: WebhookService;
   identify(headers: Record<string, string | string[] | undefined>): Promise<Caller>;
   close(): Promise<void>;
 }
@@ -53,6 +67,8 @@ export interface RuntimeOverrides {
   emulatorHost?: string;
   /** The local event bus (local stack). */
   publisher?: EventPublisher;
+  /** Cloud KMS key encryption key (TSI_KMS_KEY, a per-function setting). */
+  kmsKeyName?: string;
 }
 
 interface Lazy<T> {
@@ -82,7 +98,7 @@ export function buildRuntime(config: Config, overrides: RuntimeOverrides = {}): 
     }),
   );
   const publisher = (() => {
-    if (config.adapters.events === 'pubsub') return new PubSubPublisher({ projectId: config.projectId, topic: config.eventsTopic });
+    if (config.adapters.events === 'pubsub') return new PubSubPublisher({ projectId: config.projectId, topic: config.eventsTopic, logger: logger.child({ component: 'events' }) });
     if (!overrides.publisher) throw new Error('The local event bus comes from the local stack (npm start).');
     return overrides.publisher;
   })();
@@ -93,7 +109,7 @@ export function buildRuntime(config: Config, overrides: RuntimeOverrides = {}): 
   const secrets = createSecretStore(config);
   const issuer = config.adapters.identity === 'local' ? new LocalIssuer(secrets) : null;
   const verifier = new TokenVerifier({ mode: config.adapters.identity, audience: config.audience, iapAudience: config.iapAudience, localIssuer: issuer ?? undefined });
-  const warehouse = createWarehouse(config, { logger: logger.child({ component: 'warehouse' }) });
+  const warehouse = createWarehouse(config, { logger: logger.child({ component: 'warehouse' }), clock, audit });
 
   const runtime: Runtime = {
     config,
@@ -109,14 +125,23 @@ export function buildRuntime(config: Config, overrides: RuntimeOverrides = {}): 
     get bindings() {
       return bindings();
     },
+    get flags() {
+      return flags();
+    },
     get store() {
       return store();
+    },
+    get dataProtection() {
+      return dataProtection();
     },
     get rateLimiter() {
       return rateLimiter();
     },
     get service() {
       return service();
+    },
+    get webhooks() {
+      return webhooks();
     },
     async identify(headers) {
       const principal = await verifier.verify(headers);
@@ -133,7 +158,9 @@ export function buildRuntime(config: Config, overrides: RuntimeOverrides = {}): 
     },
   };
   const bindings = lazy(() => new RoleBindings(firestore()));
-  const store = lazy(() => new InvestigationStore(firestore()));
+  const flags = lazy(() => new FeatureFlags(firestore(), { clock, logger: logger.child({ component: 'flags' }) }));
+  const dataProtection = lazy(() => createDataProtection({ config, firestore: firestore(), secrets, clock, ...(overrides.kmsKeyName ? { kmsKeyName: overrides.kmsKeyName } : {}) }));
+  const store = lazy(() => new InvestigationStore(firestore(), new InvestigationPii(dataProtection())));
   const rateLimiter = lazy(() => new RateLimiter(firestore(), clock));
   const service = lazy(
     () =>
@@ -148,6 +175,17 @@ export function buildRuntime(config: Config, overrides: RuntimeOverrides = {}): 
         isKnownPrincipal: async (email) => ((await bindings().get(email))?.roles.length ?? 0) > 0,
       }),
   );
+  const webhooks = lazy(
+    () =>
+      new WebhookService({
+        store: new WebhookStore(firestore()),
+        box: new SecretBox(secrets),
+        audit,
+        clock,
+        logger,
+        policy: policyFor(config.mode),
+      }),
+  );
   return runtime;
 }
 
@@ -158,8 +196,14 @@ export function setRuntime(runtime: Runtime | null): void {
   current = runtime;
 }
 
-/** Each function's entry point: the runtime the stack provided, or one built from the environment. */
-export function getRuntime(): Runtime {
-  current ??= buildRuntime(loadConfig());
+/**
+ * Each function's entry point: the runtime the stack provided, or one built from the environment,
+ * validated against that function's schema in functions/manifest.json when it names itself.
+ */
+export function getRuntime(functionName?: string): Runtime {
+  if (!current) {
+    const fc = functionName ? loadFunctionConfig(functionName) : null;
+    current = buildRuntime(fc?.config ?? loadConfig(), fc?.settings.TSI_KMS_KEY ? { kmsKeyName: fc.settings.TSI_KMS_KEY } : {});
+  }
   return current;
 }
