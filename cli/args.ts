@@ -41,7 +41,8 @@ export type Command =
   | { kind: 'token'; email: string; connection: ConnectionFlags }
   | {
       kind: 'investigate';
-      subject: { type: (typeof SUBJECT_TYPES)[number]; value: string };
+      /** Absent when the question names the subject (the API extracts it). */
+      subject?: { type: (typeof SUBJECT_TYPES)[number]; value: string };
       question?: string;
       windowDays?: number;
       restricted: boolean;
@@ -129,7 +130,8 @@ export function parseCli(argv: readonly string[]): ParseResult {
   const { values, positionals } = parsed;
   if (values.help) return { ok: true, command: { kind: 'help', topic: first } };
 
-  const expected = first === 'list' ? 0 : 1;
+  // `investigate` may take only --question when the question names the subject.
+  const expected = first === 'list' || (first === 'investigate' && positionals.length === 0 && values.question !== undefined) ? 0 : 1;
   if (positionals.length < expected) return { ok: false, error: `${first}: missing ${POSITIONALS[first]}`, topic: first };
   if (positionals.length > expected) {
     const extra = positionals.slice(expected).map((p) => `"${p}"`).join(' ');
@@ -149,8 +151,8 @@ export function parseCli(argv: readonly string[]): ParseResult {
       return { ok: true, command: { kind: 'token', email: arg, connection: { ...(connection.url ? { url: connection.url } : {}) } } };
     }
     case 'investigate': {
-      const subject = parseSubject(arg);
-      if (!subject.ok) return { ok: false, error: subject.error, topic: first };
+      const subject = positionals.length === 0 ? null : parseSubject(arg);
+      if (subject && !subject.ok) return { ok: false, error: subject.error, topic: first };
       const windowDays = flag('window-days');
       const days = windowDays === undefined ? undefined : positiveInt(windowDays);
       if (days === null) return { ok: false, error: `--window-days must be a whole number of days, got "${windowDays}"`, topic: first };
@@ -164,7 +166,7 @@ export function parseCli(argv: readonly string[]): ParseResult {
         ok: true,
         command: {
           kind: 'investigate',
-          subject: subject.subject,
+          ...(subject ? { subject: subject.subject } : {}),
           ...(question !== undefined ? { question } : {}),
           ...(days !== undefined ? { windowDays: days } : {}),
           restricted: values.restricted === true,
@@ -286,8 +288,11 @@ const HELP: Record<CommandName, string> = {
   Print a token for <email> from the local stack, e.g.  TOKEN=$(npx tsi token analyst@example.com)`,
   investigate: `tsi investigate <type>:<value> [--question "..."] [--window-days N] [--restricted]
                 [--idempotency-key K] [--json]
+  tsi investigate --question "who is using voice voice_demo_likeness"
   Start an investigation, show each step as it completes, then the result.
   <type> is one of ${SUBJECT_TYPES.join(', ')}; e.g. email:john@example.com, ip:2001:db8::1
+  A question focuses the plan ("did usage spike last week", "accounts sharing a card with x@y.com");
+  without <type>:<value> the question must name the subject.
   Exit code 0 when it completes, 1 when it fails or is cancelled. Ctrl-C stops waiting, not the work.`,
   show: `tsi show <id> [--json]
   Show an investigation: steps, findings, risk score, recommended action.`,

@@ -5,7 +5,11 @@ import { openDatabases } from '../shared/backup/firestore.js';
 import { restoreBackup } from '../shared/backup/restore.js';
 import { parseBackupLocation, parseBackupTarget } from '../shared/backup/store.js';
 import { storeFor } from '../shared/backup/stores.js';
+import { createErasureLedgerReplay } from '../shared/compliance/erasure/ledger.js';
+import { subjectCryptoFrom } from '../shared/compliance/subject-crypto.js';
+import { createDataProtection } from '../shared/crypto/index.js';
 import { systemClock } from '../shared/platform/clock.js';
+import { createSecretStore } from '../shared/secrets/index.js';
 import { loadConfig } from '../shared/platform/config.js';
 import { Logger } from '../shared/platform/logger.js';
 
@@ -101,7 +105,13 @@ export async function runBackupCommand(command: BackupCommand, io: BackupIo): Pr
   const opened = await openDatabases(config, logger);
   try {
     const started = process.hrtime.bigint();
-    const result = await restoreBackup({ store, backupId: location.backupId, db: opened.db(command.target), logger, force: command.force });
+    // Erasures done since the backup was taken are in the live database's ledger: replay them
+    // into the restored copy (with the subject keys, to reach mentions) before anyone uses it.
+    const live = opened.db(config.firestoreDatabase);
+    const kmsKeyName = io.env.TSI_KMS_KEY;
+    const protection = createDataProtection({ config, firestore: live, secrets: createSecretStore(config), clock: systemClock, ...(kmsKeyName ? { kmsKeyName } : {}) });
+    const replayErasureLedger = createErasureLedgerReplay(subjectCryptoFrom(protection), live);
+    const result = await restoreBackup({ store, backupId: location.backupId, db: opened.db(command.target), logger, force: command.force, replayErasureLedger });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     io.stdout.write(
       `restored ${result.documents} documents of ${result.manifest.backup_id} (taken ${result.manifest.started_at}) into database "${command.target}" in ${seconds.toFixed(1)} s; ` +

@@ -48,7 +48,7 @@ export class UnexpectedResponseError extends Error {
 }
 
 export interface CreateInvestigationRequest {
-  subject: { type: string; value: string };
+  subject?: { type: string; value: string };
   question?: string;
   window_days?: number;
   sensitivity?: 'standard' | 'restricted';

@@ -191,7 +191,7 @@ async function investigateCommand(ctx: Context, command: InvestigateCommand): Pr
   const client = await authenticated(ctx);
   const key = command.idempotencyKey ?? io.newIdempotencyKey?.() ?? newId('idem');
   const request: CreateInvestigationRequest = {
-    subject: command.subject,
+    ...(command.subject ? { subject: command.subject } : {}),
     ...(command.question !== undefined ? { question: command.question } : {}),
     ...(command.windowDays !== undefined ? { window_days: command.windowDays } : {}),
     ...(command.restricted ? { sensitivity: 'restricted' } : {}),

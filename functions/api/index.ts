@@ -27,7 +27,7 @@ export function buildApi(rt: Runtime) {
       { name: 'audit', check: () => rt.audit.ping() },
     ]),
     ...investigationRoutes(rt.service),
-    ...adhocQueryRoutes({ service: rt.service, store: rt.store, warehouse: rt.warehouse, clock: rt.clock }),
+    ...adhocQueryRoutes({ service: rt.service, store: rt.store, warehouse: rt.warehouse, clock: rt.clock, isEnabled: () => rt.flags.isEnabled('adhoc_sql') }),
     ...reportRoutes({ service: rt.service, clock: rt.clock }),
     ...auditRoutes(rt.audit),
     ...roleRoutes(rt.bindings, rt.audit),

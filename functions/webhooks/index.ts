@@ -20,6 +20,11 @@ functions.cloudEvent('webhooks', async (cloudEvent: functions.CloudEvent<unknown
     log.error('dropping invalid event', error, { ce_id: cloudEvent.id });
     return;
   }
+  // Kill switch: while off, nothing is fanned out or sent; pending retries wait for it.
+  if (!(await rt.flags.isEnabled('webhooks'))) {
+    log.debug('webhooks flag is off', { event_type: event.type });
+    return;
+  }
   if (event.type === EventTypes.schedulerReconcile) {
     await rt.webhooks.sweep();
     return;

@@ -39,6 +39,7 @@ functions.cloudEvent('worker', async (cloudEvent: functions.CloudEvent<unknown>)
     clock: rt.clock,
     logger: rt.logger,
     leaseMs: rt.config.worker.leaseSeconds * 1000,
+    planner: rt.planner,
     rolesOf: async (principal) => (await rt.bindings.get(principal))?.roles ?? [],
   });
 });

@@ -3,7 +3,7 @@ import type { StepRecord } from '../agent/model.js';
 import type { InvestigationService } from '../investigations/service.js';
 import type { InvestigationStore } from '../investigations/store.js';
 import type { Clock } from '../platform/clock.js';
-import { ConflictError } from '../platform/errors.js';
+import { ConflictError, FeatureDisabledError } from '../platform/errors.js';
 import type { RequestContext, Route } from '../platform/http.js';
 import type { ParamValue, Warehouse } from '../warehouse/port.js';
 import { GuardRefusalError } from './errors.js';
@@ -46,6 +46,8 @@ export interface AdhocDeps {
   store: InvestigationStore;
   warehouse: Warehouse;
   clock: Clock;
+  /** The `adhoc_sql` kill switch (shared/flags). */
+  isEnabled?: () => Promise<boolean>;
 }
 
 export function adhocQueryRoutes(deps: AdhocDeps): Route[] {
@@ -57,6 +59,7 @@ export function adhocQueryRoutes(deps: AdhocDeps): Route[] {
       auth: 'required',
       async handle(ctx) {
         const caller = ctx.require(ADHOC_PERMISSION);
+        if (deps.isEnabled && !(await deps.isEnabled())) throw new FeatureDisabledError('adhoc_sql');
         const id = ctx.params.id ?? '';
         ctx.resource = `investigations/${id}`;
         const input = ctx.body(AdhocQuerySchema);

@@ -101,6 +101,8 @@ export function complete(doc: InvestigationDoc, worker: string, result: AgentRes
     resolved_accounts: result.accounts,
     usage_timeline: result.usage_timeline ?? null,
     linked_accounts: result.linked_accounts ?? null,
+    plan: result.plan ?? null,
+    answers: result.answers ?? null,
     lease: null,
   });
   return {

@@ -1,9 +1,11 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import {
+  AnswerSchema,
   FindingSchema,
   LinkedAccountsSchema,
   RecommendedActionSchema,
+  PlanInfoSchema,
   RiskAssessmentSchema,
   StepRecordSchema,
   SUBJECT_TYPES,
@@ -124,6 +126,8 @@ export const InvestigationDocSchema = z.object({
   /** Kept for reports; absent on documents written before they existed. */
   usage_timeline: UsageTimelineSchema.nullable().optional(),
   linked_accounts: LinkedAccountsSchema.nullable().optional(),
+  plan: PlanInfoSchema.nullable().optional(),
+  answers: z.array(AnswerSchema).nullable().optional(),
   failure_reason: z.string().nullable(),
   decision: z
     .object({ outcome: z.enum(DECISIONS), rationale: z.string(), closed_by: z.string(), closed_at: z.string() })

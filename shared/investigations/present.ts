@@ -46,6 +46,8 @@ export function presentInvestigation(doc: InvestigationDoc, caller: Caller) {
     resolved_accounts: doc.resolved_accounts,
     usage_timeline: doc.usage_timeline ?? null,
     linked_accounts: doc.linked_accounts ?? null,
+    plan: doc.plan ?? null,
+    answers: doc.answers ?? null,
     failure_reason: doc.failure_reason,
     decision: doc.decision,
     attempts: doc.attempts,

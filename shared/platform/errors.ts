@@ -94,6 +94,19 @@ export class IdempotencyConflictError extends AppError {
   }
 }
 
+export class PreconditionFailedError extends AppError {
+  constructor(currentEtag: string | null) {
+    super('precondition-failed', 412, 'Precondition failed', 'The resource changed since you read it (If-Match does not match its current ETag). Read it again and retry.', currentEtag ? { current_etag: currentEtag } : {});
+  }
+}
+
+/** A feature switched off by its flag (shared/flags) for everyone, whatever their role. */
+export class FeatureDisabledError extends AppError {
+  constructor(flag: string) {
+    super('feature-disabled', 403, 'Feature disabled', `This feature is switched off on this platform (feature flag "${flag}"). An admin can turn it on.`, { flag });
+  }
+}
+
 export class RateLimitedError extends AppError {
   constructor(retryAfterSeconds: number) {
     super('rate-limited', 429, 'Too many requests', `Try again in ${retryAfterSeconds} s.`, { retry_after_seconds: retryAfterSeconds }, {

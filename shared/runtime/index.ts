@@ -4,6 +4,8 @@ import { CloudLoggingAuditLog } from '../audit/cloud-logging.js';
 import { LocalFileAuditLog } from '../audit/local-file.js';
 import type { AuditLog } from '../audit/model.js';
 import { RoleBindings } from '../auth/bindings.js';
+import type { Planner } from '../agent/planner.js';
+import { createConfiguredPlanner } from '../agent/llm/index.js';
 import { FeatureFlags } from '../flags/flags.js';
 import { LocalIssuer } from '../auth/local-issuer.js';
 import { permissionsOf, type Role } from '../auth/policy.js';
@@ -49,6 +51,8 @@ export interface Runtime {
   bindings: RoleBindings;
   /** Feature flags: `await rt.flags.isEnabled('webhooks')` (cached ~30 s; shared/flags/). */
   flags: FeatureFlags;
+  /** Plans investigations: deterministic, or the LLM planner when configured and its flag is on. */
+  planner: Planner;
   store: InvestigationStore;
   /** Field encryption, blind indexes, crypto-shredding, KEK re-wrap (shared/crypto; docs/decisions/0011). */
   dataProtection: DataProtection;
@@ -128,6 +132,9 @@ export function buildRuntime(config: Config, overrides: RuntimeOverrides = {}): 
     get flags() {
       return flags();
     },
+    get planner() {
+      return planner();
+    },
     get store() {
       return store();
     },
@@ -159,6 +166,9 @@ export function buildRuntime(config: Config, overrides: RuntimeOverrides = {}): 
   };
   const bindings = lazy(() => new RoleBindings(firestore()));
   const flags = lazy(() => new FeatureFlags(firestore(), { clock, logger: logger.child({ component: 'flags' }) }));
+  const planner = lazy(() =>
+    createConfiguredPlanner({ config, secrets, isLlmPlannerEnabled: () => flags().isEnabled('llm_planner'), logger }),
+  );
   const dataProtection = lazy(() => createDataProtection({ config, firestore: firestore(), secrets, clock, ...(overrides.kmsKeyName ? { kmsKeyName: overrides.kmsKeyName } : {}) }));
   const store = lazy(() => new InvestigationStore(firestore(), new InvestigationPii(dataProtection())));
   const rateLimiter = lazy(() => new RateLimiter(firestore(), clock));

@@ -59,4 +59,16 @@ describe('POST /v1/investigations/{id}/queries', () => {
     expect((await run(analyst, { sql: 'SELECT plan FROM dim_users' })).status).toBe(403);
     expect((await run(lead, { sql: 'SELECT plan FROM dim_users' }, 'inv_does_not_exist')).status).toBe(404);
   });
+
+  it('is switched off for everyone by the adhoc_sql flag, and back on', async () => {
+    const admin = await stack.token('admin@example.com');
+    const flip = (enabled: boolean) => stack.call('PUT', '/v1/flags/adhoc_sql', { token: admin, body: { enabled, reason: 'e2e kill switch' } });
+    expect((await flip(false)).status).toBe(200);
+    const off = await run(lead, { sql: 'SELECT plan FROM dim_users' });
+    expect(off.status).toBe(403);
+    expect(off.body.type).toMatch(/feature-disabled$/);
+    expect(off.body.flag).toBe('adhoc_sql');
+    expect((await flip(true)).status).toBe(200);
+    expect((await run(lead, { sql: 'SELECT plan FROM dim_users' })).status).toBe(200);
+  });
 });

@@ -21,6 +21,9 @@ beforeAll(async () => {
   await stack.runtime.bindings.put({ email: SERVICE, roles: ['service'], team: null }, 'test-setup');
   lead = await stack.token('lead@example.com');
   admin = await stack.token('admin@example.com');
+  // Outbound delivery is off by default (feature flag); an admin turns it on, as in production.
+  const on = await stack.call('PUT', '/v1/flags/webhooks', { token: admin, body: { enabled: true, reason: 'e2e: endpoints registered' } });
+  expect(on.status).toBe(200);
   hookServer = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));

@@ -96,8 +96,15 @@ describe('tsi argument parsing', () => {
       expect(usageError(['investigate', 'email:a@b.co', 'who', 'is', 'this'])).toMatch(/unexpected argument "who" "is" "this".*quote/);
     });
 
-    it('requires the subject', () => {
+    it('requires the subject unless a question is given to name it', () => {
       expect(usageError(['investigate'])).toMatch(/missing <type>:<value>/);
+      expect(command(['investigate', '--question', 'who is using voice v_123'])).toEqual({
+        kind: 'investigate',
+        question: 'who is using voice v_123',
+        restricted: false,
+        json: false,
+        connection: {},
+      });
     });
   });
 

@@ -38,8 +38,8 @@ describe('per-function config schema', () => {
 
   it('refuses a missing secret mount and a malformed setting, and never prints secret values', () => {
     const env = prodEnv('webhooks');
-    delete env.TSI_WEBHOOK_SIGNING_SECRET;
-    expect(() => loadFunctionConfig('webhooks', env)).toThrow(/TSI_WEBHOOK_SIGNING_SECRET: required in production \(mounted from Secret Manager secret "webhook-signing-secret"\)/);
+    delete env.TSI_WEBHOOK_SECRETS_KEY;
+    expect(() => loadFunctionConfig('webhooks', env)).toThrow(/TSI_WEBHOOK_SECRETS_KEY: required in production \(mounted from Secret Manager secret "webhook-secrets-key"\)/);
     const bad = { ...prodEnv('erasure'), TSI_KMS_KEY: 'kek' };
     expect(() => loadFunctionConfig('erasure', bad)).toThrow(/TSI_KMS_KEY: must be a Cloud KMS key name/);
     const shared = { ...prodEnv('api'), TSI_STORE: 'emulator' };

@@ -93,18 +93,19 @@ export class ErasureService {
     let doc = await this.get(id);
     if (doc.status === 'completed') return doc;
     const log = this.deps.logger.child({ erasure_id: id });
+    // The hold check comes before the request reads "running": a blocked request stays blocked
+    // for its readers instead of flickering through running on every re-check.
+    const subject = { index: doc.subject_index, type: doc.subject_type };
+    const checkedAt = this.deps.clock.now().toISOString();
+    const plan = await planErasure(this.deps.db, this.deps.crypto, subject);
+    const blocking = blockingHolds(plan, subject, await this.deps.gate.snapshot());
+    if (blocking.length) {
+      await this.deps.gate.blocked({ kind: 'subject', subject_index: subject.index }, blocking, { actor: 'system:erasure', path: 'erasure.execute' });
+      log.info('erasure blocked by legal hold', { legal_holds: blocking.map((h) => h.id) });
+      return await this.move(id, 'block', { blocked_by: blocking.map((h) => ({ id: h.id, matter: h.matter })) }, `legal hold ${blocking[0]!.id}`);
+    }
     doc = await this.move(id, 'start', { attempts: doc.attempts + 1 }, null);
     try {
-      const subject = { index: doc.subject_index, type: doc.subject_type };
-      const checkedAt = this.deps.clock.now().toISOString();
-      const plan = await planErasure(this.deps.db, this.deps.crypto, subject);
-      const holdSet = await this.deps.gate.snapshot();
-      const blocking = blockingHolds(plan, subject, holdSet);
-      if (blocking.length) {
-        await this.deps.gate.blocked({ kind: 'subject', subject_index: subject.index }, blocking, { actor: 'system:erasure', path: 'erasure.execute' });
-        log.info('erasure blocked by legal hold', { legal_holds: blocking.map((h) => h.id) });
-        return await this.move(id, 'block', { blocked_by: blocking.map((h) => ({ id: h.id, matter: h.matter })) }, `legal hold ${blocking[0]!.id}`);
-      }
       const now = this.deps.clock.now();
       const stores = await applyErasure(this.deps.db, plan, id, now);
       // Crypto-shredding last: every copy of the subject's ciphertext, backups included, goes dark.
