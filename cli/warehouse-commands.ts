@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { readEmulatorEndpoint } from '../shared/backup/local-endpoint.js';
 import { loadConfig, type Config } from '../shared/platform/config.js';
 import { ConfigError } from '../shared/platform/errors.js';
 import { Logger } from '../shared/platform/logger.js';
@@ -157,7 +158,7 @@ async function loadCommand(command: Extract<WarehouseCommand, { action: 'load' }
   try {
     const result = await loadLocalWarehouseFromFolder({ dataDir: config.dataDir, folder, logger: cliLogger(io) });
     const elapsed = performance.now() - started;
-    const running = await runningStack(config, io);
+    const running = runningStack(config);
     if (command.json) {
       io.stdout.write(`${JSON.stringify({ loaded: true, file: result.file, rows: result.rows, ground_truth: result.groundTruth, restart_needed: running !== null }, null, 2)}\n`);
     } else {
@@ -172,7 +173,7 @@ async function loadCommand(command: Extract<WarehouseCommand, { action: 'load' }
     }
     io.stderr.write(
       running
-        ? `The local stack at ${running} is running and keeps reading the previous data: restart it (Ctrl-C, then npm start) to use the new warehouse.\n`
+        ? `The local stack on ${config.dataDir} (${running}) is running and keeps reading the previous data: restart it (Ctrl-C, then npm start) to use the new warehouse.\n`
         : '`npm start` will use this data (it never replaces a loaded warehouse with generated data).\n',
     );
     return WAREHOUSE_EXIT.ok;
@@ -204,16 +205,10 @@ export function renderProblems(problems: readonly ContractProblem[]): string {
   return lines.join('\n');
 }
 
-/** The URL of a local stack that answers, if any (it holds the old warehouse file open). */
-async function runningStack(config: Config, io: WarehouseIo): Promise<string | null> {
-  const url = (io.env.TSI_URL?.trim() || `http://localhost:${config.port}`).replace(/\/+$/, '');
-  const doFetch = io.fetch ?? fetch;
-  try {
-    await doFetch(`${url}/healthz`, { signal: AbortSignal.timeout(700) });
-    return url;
-  } catch {
-    return null;
-  }
+/** A live local stack on this data folder, if any (it holds the old warehouse file open). */
+function runningStack(config: Config): string | null {
+  const endpoint = readEmulatorEndpoint(config.dataDir);
+  return endpoint ? `pid ${endpoint.pid}` : null;
 }
 
 async function generateCommand(command: Extract<WarehouseCommand, { action: 'generate' }>, config: Config, io: WarehouseIo): Promise<number> {

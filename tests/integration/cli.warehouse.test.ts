@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { clearEmulatorEndpoint, recordEmulatorEndpoint } from '../../shared/backup/local-endpoint.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, type Io } from '../../cli/main.js';
@@ -59,12 +60,17 @@ describe('tsi warehouse', () => {
     expect(JSON.parse(readFileSync(join(dataDir, 'warehouse', 'ground-truth.json'), 'utf8'))).toMatchObject({ seed: 11 });
   });
 
-  it('tells the user to restart a running local stack, which keeps the old file open', async () => {
-    const stackUp = (async () => new Response('{"status":"ok"}')) as unknown as typeof fetch;
-    const res = await tsi(['warehouse', 'load', generated, '--json'], { TSI_URL: 'http://localhost:9999' }, stackUp);
-    expect(res.code).toBe(0);
-    expect(JSON.parse(res.stdout)).toMatchObject({ loaded: true, rows: { dim_users: 150 }, restart_needed: true });
-    expect(res.stderr).toMatch(/local stack at http:\/\/localhost:9999 is running .*restart it/);
+  it('tells the user to restart a local stack running on the same data folder, which keeps the old file open', async () => {
+    mkdirSync(join(dataDir, 'firestore'), { recursive: true });
+    recordEmulatorEndpoint(dataDir, '127.0.0.1', 9999); // as a running stack does, with a live pid
+    try {
+      const res = await tsi(['warehouse', 'load', generated, '--json']);
+      expect(res.code).toBe(0);
+      expect(JSON.parse(res.stdout)).toMatchObject({ loaded: true, rows: { dim_users: 150 }, restart_needed: true });
+      expect(res.stderr).toMatch(new RegExp(`local stack on .* \\(pid ${process.pid}\\) is running .*restart it`));
+    } finally {
+      clearEmulatorEndpoint(dataDir);
+    }
   });
 
   it('refuses a folder that breaks the contract, lists problems by table, column and row, and keeps the warehouse', async () => {
