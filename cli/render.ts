@@ -231,6 +231,11 @@ export function renderInvestigation(inv: Investigation, style: Style, options: R
     if (inv.recommended_action.reason) out.push(...indentLines(inv.recommended_action.reason, '  '));
   }
 
+  if (inv.answers?.length) {
+    out.push('', style.bold('Answer'));
+    for (const a of inv.answers) out.push(...indentLines(a.text, '  '));
+  }
+
   if (inv.summary) out.push('', style.bold('Summary'), ...indentLines(inv.summary, '  '));
 
   if (inv.failure_reason) out.push('', style.red(style.bold('Failure')), ...indentLines(inv.failure_reason, '  '));

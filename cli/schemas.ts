@@ -82,6 +82,8 @@ export const InvestigationSchema = z.looseObject({
   risk: RiskSchema.nullable().optional(),
   recommended_action: z.looseObject({ action: z.string(), reason: text }).nullable().optional(),
   summary: text,
+  /** Direct answers to the question (absent on older investigations). */
+  answers: z.array(z.looseObject({ topic: z.string(), text: z.string() })).nullable().optional(),
   failure_reason: text,
   decision: z
     .looseObject({ outcome: z.string(), rationale: text, closed_by: text, closed_at: text })

@@ -134,6 +134,12 @@ describe('tsi rendering', () => {
       expect(text).toContain('question   Is this account cloning voices?');
     });
 
+    it('answers the question directly, before the summary, when the agent answered it', () => {
+      const answered = renderInvestigation(investigation({ answers: [{ topic: 'usage_spike', text: 'Yes: usr_1 synthesised 1,491,126 characters on 2026-11-21.' }] }), plain);
+      expect(answered).toMatch(/Answer\n {2}Yes: usr_1 synthesised 1,491,126 characters on 2026-11-21\.\n[\s\S]*Summary/);
+      expect(text).not.toContain('Answer\n');
+    });
+
     it('has a steps table with aligned columns', () => {
       const lines = text.split('\n');
       const header = lines.findIndex((l) => l.includes('EST. BYTES'));
