@@ -255,11 +255,11 @@ export const LinkRow = z.object({
 });
 export type LinkRow = z.infer<typeof LinkRow>;
 
-export const linkedAccounts = define({
-  name: 'linked_accounts',
-  description: 'Other accounts sharing a payment card, a login device, or a signup/login IP with the accounts, with their status.',
-  args: HistoryArgs,
-  sql: `WITH subject_keys AS (
+/**
+ * The identifiers (card, login device, login or signup IP) the accounts hold over the history range, and
+ * every account holding one of them: shared by linked_accounts and ban_evasion_check.
+ */
+const SHARED_IDENTIFIER_CTES = `subject_keys AS (
   SELECT p.user_id AS subject_user_id, 'card' AS link_type, p.card_fingerprint AS k
   FROM fct_payments p
   WHERE p.payment_ts >= @since AND p.payment_ts < @until AND p.user_id IN (SELECT * FROM UNNEST(@user_ids))
@@ -295,7 +295,13 @@ other_keys AS (
   SELECT u.user_id, 'ip', u.signup_ip
   FROM dim_users u
   WHERE u.signup_ip IN (SELECT k FROM subject_keys WHERE link_type = 'ip')
-)
+)`;
+
+export const linkedAccounts = define({
+  name: 'linked_accounts',
+  description: 'Other accounts sharing a payment card, a login device, or a signup/login IP with the accounts, with their status.',
+  args: HistoryArgs,
+  sql: `WITH ${SHARED_IDENTIFIER_CTES}
 SELECT s.subject_user_id,
        o.user_id AS linked_user_id,
        s.link_type,
@@ -472,43 +478,7 @@ export const banEvasionCheck = define({
   FROM dim_users
   WHERE user_id IN (SELECT * FROM UNNEST(@user_ids))
 ),
-subject_keys AS (
-  SELECT p.user_id AS subject_user_id, 'card' AS link_type, p.card_fingerprint AS k
-  FROM fct_payments p
-  WHERE p.payment_ts >= @since AND p.payment_ts < @until AND p.user_id IN (SELECT * FROM UNNEST(@user_ids))
-  UNION DISTINCT
-  SELECT l.user_id, 'device', l.device_fingerprint
-  FROM fct_logins l
-  WHERE l.login_ts >= @since AND l.login_ts < @until AND l.user_id IN (SELECT * FROM UNNEST(@user_ids))
-  UNION DISTINCT
-  SELECT l.user_id, 'ip', l.ip
-  FROM fct_logins l
-  WHERE l.login_ts >= @since AND l.login_ts < @until AND l.user_id IN (SELECT * FROM UNNEST(@user_ids))
-  UNION DISTINCT
-  SELECT u.user_id, 'ip', u.signup_ip
-  FROM dim_users u
-  WHERE u.user_id IN (SELECT * FROM UNNEST(@user_ids))
-),
-other_keys AS (
-  SELECT p.user_id, 'card' AS link_type, p.card_fingerprint AS k
-  FROM fct_payments p
-  WHERE p.payment_ts >= @since AND p.payment_ts < @until
-    AND p.card_fingerprint IN (SELECT k FROM subject_keys WHERE link_type = 'card')
-  UNION DISTINCT
-  SELECT l.user_id, 'device', l.device_fingerprint
-  FROM fct_logins l
-  WHERE l.login_ts >= @since AND l.login_ts < @until
-    AND l.device_fingerprint IN (SELECT k FROM subject_keys WHERE link_type = 'device')
-  UNION DISTINCT
-  SELECT l.user_id, 'ip', l.ip
-  FROM fct_logins l
-  WHERE l.login_ts >= @since AND l.login_ts < @until
-    AND l.ip IN (SELECT k FROM subject_keys WHERE link_type = 'ip')
-  UNION DISTINCT
-  SELECT u.user_id, 'ip', u.signup_ip
-  FROM dim_users u
-  WHERE u.signup_ip IN (SELECT k FROM subject_keys WHERE link_type = 'ip')
-)
+${SHARED_IDENTIFIER_CTES}
 SELECT s.subject_user_id,
        su.created_at AS subject_created_at,
        o.user_id AS banned_user_id,
