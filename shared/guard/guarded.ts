@@ -4,6 +4,7 @@ import type { AuditLog } from '../audit/model.js';
 import type { Clock } from '../platform/clock.js';
 import { AppError } from '../platform/errors.js';
 import type { Logger } from '../platform/logger.js';
+import { recordGuardRefusal } from '../platform/metrics.js';
 import { fromZod } from '../platform/problem.js';
 import { columnSpec, type ColumnRef } from '../warehouse/contract.js';
 import {
@@ -124,6 +125,7 @@ export function createGuardedWarehouse(deps: GuardDeps): GuardedWarehouse {
         if (!(error instanceof UnparseableSql)) throw error;
         const sql_hash = createHash('sha256').update(q.sql).digest('hex');
         await audit(q, 'denied', 'unparseable', { rule: 'unparseable', sql_hash });
+        recordGuardRefusal(log, 'unparseable');
         throw new GuardRefusalError('unparseable', error.message, { violations: ['unparseable'], budget_bytes: budget });
       }
       const sql = compiled.render(engine.kind === 'bigquery' ? { kind: 'bigquery', table: (t) => engine.tableName(t) } : { kind: 'duckdb', now }, maxRows + 1);
@@ -142,6 +144,7 @@ export function createGuardedWarehouse(deps: GuardDeps): GuardedWarehouse {
       const refuse = async (rule: GuardRule, detail: string, extras: Record<string, unknown>, estimated: number | null): Promise<never> => {
         const violations = (extras.violations as string[] | undefined) ?? [rule];
         await audit(q, 'denied', rule, { ...base, rule, violations, estimated_bytes: estimated });
+        recordGuardRefusal(log, rule);
         throw new GuardRefusalError(rule, detail, { ...extras, violations, ...(estimated !== null ? { estimated_bytes: estimated } : {}), budget_bytes: budget });
       };
 

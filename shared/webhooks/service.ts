@@ -7,6 +7,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../platform/error
 import type { Caller } from '../platform/http.js';
 import { newId } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
+import { recordWebhookFailure } from '../platform/metrics.js';
 import { hasAttemptsLeft, parseRetryAfter, retryDelayMs, verdictOf } from './backoff.js';
 import {
   RETENTION_DAYS,
@@ -308,7 +309,10 @@ export class WebhookService {
       { attempt, expireAt: this.expireAt(at) },
     );
     if (outcome === 'succeeded') log.info('webhook delivered', { attempt: attemptNo, status, latency_ms: result.latencyMs });
-    else log.warn('webhook attempt failed', { attempt: attemptNo, status, error, outcome, next_attempt_at: next.next_attempt_at ?? null });
+    else {
+      log.warn('webhook attempt failed', { attempt: attemptNo, status, error, outcome, next_attempt_at: next.next_attempt_at ?? null });
+      recordWebhookFailure(log, outcome);
+    }
     if (verdict === 'gone') await this.disableGone(sub.id, at);
     return outcome;
   }

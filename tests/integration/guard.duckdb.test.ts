@@ -165,4 +165,12 @@ describe('the guarded local warehouse', () => {
     ]);
     expect(JSON.stringify(audit.records)).not.toContain('jane@example.com');
   });
+
+  it('emits a guard.refusal metric line naming the rule, for the refusal-spike alert', async () => {
+    const lines: string[] = [];
+    const wh = createGuardedWarehouse({ engine, settings: DEFAULT_GUARD_SETTINGS, clock: new ManualClock(NOW), logger: new Logger({}, (l) => lines.push(l)), audit: new MemoryAudit() as unknown as AuditLog });
+    await expect(wh.query({ label: 'x', sql: 'SELECT * FROM fct_tts_usage WHERE event_ts >= @now', params: { now: NOW }, actor: LEAD, origin: 'adhoc' })).rejects.toMatchObject({ rule: 'select-star-on-fact' });
+    const metrics = lines.map((l) => JSON.parse(l)).filter((e) => e.metric);
+    expect(metrics).toEqual([expect.objectContaining({ metric: expect.objectContaining({ name: 'guard.refusal', value: 1, labels: { rule: 'select-star-on-fact' } }) })]);
+  });
 });
