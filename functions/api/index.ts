@@ -6,7 +6,10 @@ import { investigationRoutes } from '../../shared/investigations/routes.js';
 import { adhocQueryRoutes } from '../../shared/guard/routes.js';
 import { healthRoutes } from '../../shared/platform/health.js';
 import { reportRoutes } from '../../shared/reports/routes.js';
-import { createHttpHandler } from '../../shared/platform/http.js';
+import { createHttpHandler, type Route } from '../../shared/platform/http.js';
+import { apiDocRoutes } from '../../shared/api/routes.js';
+import { responseObservers } from '../../shared/api/observe.js';
+import { FirestoreIdempotencyStore } from '../../shared/platform/idempotency.js';
 import { webhookRoutes } from '../../shared/webhooks/routes.js';
 import { complianceFor } from '../../shared/compliance/index.js';
 import { complianceRoutes } from '../../shared/compliance/routes.js';
@@ -17,9 +20,9 @@ import { loadFunctionConfig } from '../../shared/platform/function-config.js';
 // the instance before it takes traffic, with a message naming the field.
 loadFunctionConfig('api');
 
-/** The versioned REST API (`/v1/...`) plus liveness/readiness. Wiring only. */
-export function buildApi(rt: Runtime) {
-  const routes = [
+/** Every route the api function serves; the OpenAPI document and the contract tests read this list. */
+export function apiRoutes(rt: Runtime): Route[] {
+  const routes: Route[] = [
     ...healthRoutes([
       { name: 'store', check: () => rt.store.ping() },
       { name: 'warehouse', check: () => rt.warehouse.ping() },
@@ -35,12 +38,22 @@ export function buildApi(rt: Runtime) {
     ...webhookRoutes(rt.webhooks),
     ...complianceRoutes(() => complianceFor(rt)),
   ];
-  return createHttpHandler(routes, {
+  routes.push(...apiDocRoutes(() => routes));
+  return routes;
+}
+
+/** The versioned REST API (`/v1/...`) plus liveness/readiness. Wiring only. */
+export function buildApi(rt: Runtime) {
+  return createHttpHandler(apiRoutes(rt), {
     logger: rt.logger.child({ component: 'api' }),
     clock: rt.clock,
     maxBodyBytes: rt.config.limits.maxBodyBytes,
     identify: (headers) => rt.identify(headers),
     audit: (record) => rt.audit.write(record),
+    idempotency: new FirestoreIdempotencyStore(() => rt.firestore()),
+    onResponse: (route, status, result) => {
+      for (const observe of responseObservers) observe(route, status, result);
+    },
   });
 }
 

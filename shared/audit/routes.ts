@@ -1,6 +1,8 @@
 import type { Route } from '../platform/http.js';
-import { fromZod } from '../platform/problem.js';
+import { AuditPageSchema } from '../api/responses.js';
 import { AuditQuerySchema, type AuditLog } from './model.js';
+
+const AuditQueryStrict = AuditQuerySchema.strict();
 
 /** Compliance reads the audit trail by actor, resource, action and time range. */
 export function auditRoutes(audit: AuditLog): Route[] {
@@ -10,12 +12,15 @@ export function auditRoutes(audit: AuditLog): Route[] {
       path: '/v1/audit',
       action: 'audit.read',
       auth: 'required',
+      summary: 'Query the audit trail by actor, resource, action and time range',
+      tags: ['audit'],
+      request: { query: AuditQueryStrict },
+      responses: { 200: AuditPageSchema },
       async handle(ctx) {
         ctx.require('audit.read');
-        const parsed = AuditQuerySchema.strict().safeParse(Object.fromEntries(ctx.query));
-        if (!parsed.success) throw fromZod(parsed.error, 'query');
+        const q = ctx.queryOf(AuditQueryStrict);
         ctx.resource = 'audit';
-        return { status: 200, body: await audit.query(parsed.data) };
+        return { status: 200, body: await audit.query(q) };
       },
     },
   ];

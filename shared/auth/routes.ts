@@ -4,12 +4,15 @@ import type { Route } from '../platform/http.js';
 import { ValidationError } from '../platform/errors.js';
 import type { RoleBindings } from './bindings.js';
 import { ROLES, permissionsOf } from './policy.js';
+import { PageQuerySchema, pageOf, paginate } from '../api/pagination.js';
+import { MeSchema, RoleBindingViewSchema } from '../api/responses.js';
 
 const PutBindingSchema = z.strictObject({
   roles: z.array(z.enum(ROLES)).max(ROLES.length).transform((r) => [...new Set(r)]),
   team: z.string().trim().min(1).max(64).regex(/^[a-z0-9_-]+$/).nullable().default(null),
 });
 const EmailParam = z.email().max(320);
+const NoQuery = z.strictObject({});
 
 /** Who am I, and (admins only) who has which role. Every change is audited with before and after. */
 export function roleRoutes(bindings: RoleBindings, audit: AuditLog): Route[] {
@@ -19,6 +22,10 @@ export function roleRoutes(bindings: RoleBindings, audit: AuditLog): Route[] {
       path: '/v1/me',
       action: 'me.read',
       auth: 'required',
+      summary: 'Who am I: roles, team and permissions',
+      tags: ['roles'],
+      request: { query: NoQuery },
+      responses: { 200: MeSchema },
       async handle(ctx) {
         const who = ctx.who;
         return { status: 200, body: { email: who.email, roles: who.roles, team: who.team, permissions: [...permissionsOf(who.roles as never)].sort() } };
@@ -29,10 +36,15 @@ export function roleRoutes(bindings: RoleBindings, audit: AuditLog): Route[] {
       path: '/v1/role-bindings',
       action: 'roles.list',
       auth: 'required',
+      summary: 'List role bindings (admin)',
+      tags: ['roles'],
+      request: { query: PageQuerySchema },
+      responses: { 200: pageOf(RoleBindingViewSchema) },
       async handle(ctx) {
         ctx.require('roles.read');
+        const q = ctx.queryOf(PageQuerySchema);
         ctx.resource = 'role-bindings';
-        return { status: 200, body: { items: await bindings.list() } };
+        return { status: 200, body: paginate(await bindings.list(), q, (b) => b.email) };
       },
     },
     {
@@ -40,6 +52,15 @@ export function roleRoutes(bindings: RoleBindings, audit: AuditLog): Route[] {
       path: '/v1/role-bindings/{email}',
       action: 'roles.write',
       auth: 'required',
+      summary: 'Set the roles and team of a principal (admin; audited with before and after)',
+      tags: ['roles'],
+      request: { params: z.strictObject({ email: EmailParam }), body: PutBindingSchema },
+      responses: { 200: RoleBindingViewSchema },
+      async version(ctx) {
+        ctx.require('roles.write');
+        const b = await bindings.get(ctx.params.email ?? '');
+        return b ? { id: b.email, updated_at: b.updated_at } : null;
+      },
       async handle(ctx) {
         const actor = ctx.require('roles.write');
         ctx.resource = `role-bindings/${ctx.params.email ?? ''}`;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Route, RequestContext } from '../platform/http.js';
-import { fromZod } from '../platform/problem.js';
+import { pageOf, pageQuery, paginate } from '../api/pagination.js';
+import { ErasurePageSchema, ErasureViewSchema, HoldViewSchema, PolicyListSchema, SweepReportSchema } from '../api/responses.js';
 import type { Compliance } from './index.js';
 import { CreateErasureSchema, ErasureListQuerySchema, presentErasure } from './erasure/model.js';
 import { CreateHoldSchema, HoldListQuerySchema, ReleaseHoldSchema, presentHold } from './holds/model.js';
@@ -10,11 +11,10 @@ function actor(ctx: RequestContext) {
   return { email: ctx.who.email, roles: ctx.who.roles, requestId: ctx.requestId };
 }
 
-function query<T extends z.ZodType>(ctx: RequestContext, schema: T): z.infer<T> {
-  const parsed = schema.safeParse(Object.fromEntries(ctx.query));
-  if (!parsed.success) throw fromZod(parsed.error, 'query');
-  return parsed.data;
-}
+const IdParams = z.strictObject({ id: z.string().min(1).max(128) });
+const NoQuery = z.strictObject({});
+const HoldPageQuery = HoldListQuerySchema.extend(pageQuery());
+const ErasurePageQuery = ErasureListQuerySchema.extend(pageQuery());
 
 const SweepSchema = z.strictObject({ dry_run: z.boolean().default(false) });
 const DeleteSchema = z.strictObject({ reason: z.string().trim().min(1).max(2000) });
@@ -27,6 +27,10 @@ export function complianceRoutes(get: () => Compliance): Route[] {
       path: '/v1/legal-holds',
       action: 'legal_holds.place',
       auth: 'required',
+      summary: 'Place a legal hold on a subject, an investigation or a query of investigations',
+      tags: ['compliance'],
+      request: { body: CreateHoldSchema },
+      responses: { 201: { schema: HoldViewSchema, headers: { Location: 'URL of the hold.' } } },
       async handle(ctx) {
         ctx.require('legal_holds.place');
         const hold = await get().holds.place(ctx.body(CreateHoldSchema), actor(ctx));
@@ -39,11 +43,15 @@ export function complianceRoutes(get: () => Compliance): Route[] {
       path: '/v1/legal-holds',
       action: 'legal_holds.list',
       auth: 'required',
+      summary: 'List legal holds',
+      tags: ['compliance'],
+      request: { query: HoldPageQuery },
+      responses: { 200: pageOf(HoldViewSchema) },
       async handle(ctx) {
         ctx.require('legal_holds.read');
-        const q = query(ctx, HoldListQuerySchema);
+        const q = ctx.queryOf(HoldPageQuery);
         ctx.resource = 'legal-holds';
-        return { status: 200, body: { items: (await get().holds.list(q.state)).map(presentHold) } };
+        return { status: 200, body: paginate((await get().holds.list(q.state)).map(presentHold), q, (h) => h.id) };
       },
     },
     {
@@ -51,6 +59,10 @@ export function complianceRoutes(get: () => Compliance): Route[] {
       path: '/v1/legal-holds/{id}',
       action: 'legal_holds.read',
       auth: 'required',
+      summary: 'Read a legal hold',
+      tags: ['compliance'],
+      request: { params: IdParams },
+      responses: { 200: HoldViewSchema },
       async handle(ctx) {
         ctx.require('legal_holds.read');
         ctx.resource = `legal-holds/${ctx.params.id}`;
@@ -62,6 +74,10 @@ export function complianceRoutes(get: () => Compliance): Route[] {
       path: '/v1/legal-holds/{id}:release',
       action: 'legal_holds.release',
       auth: 'required',
+      summary: 'Release a legal hold (erasures it blocked are tried again)',
+      tags: ['compliance'],
+      request: { params: IdParams, body: ReleaseHoldSchema },
+      responses: { 200: HoldViewSchema },
       async handle(ctx) {
         ctx.require('legal_holds.release');
         const id = ctx.params.id ?? '';
@@ -80,6 +96,13 @@ export function complianceRoutes(get: () => Compliance): Route[] {
       path: '/v1/erasure-requests',
       action: 'erasure.request',
       auth: 'required',
+      summary: 'Request erasure of a subject\'s personal data (202 new, 200 already requested)',
+      tags: ['compliance'],
+      request: { body: CreateErasureSchema },
+      responses: {
+        202: { schema: ErasureViewSchema, headers: { Location: 'URL of the request.' } },
+        200: { schema: ErasureViewSchema, description: 'An open request for this subject already exists.' },
+      },
       async handle(ctx) {
         ctx.require('erasure.request');
         const { subject } = ctx.body(CreateErasureSchema);
@@ -93,12 +116,16 @@ export function complianceRoutes(get: () => Compliance): Route[] {
       path: '/v1/erasure-requests',
       action: 'erasure.list',
       auth: 'required',
+      summary: 'List erasure requests with their due dates',
+      tags: ['compliance'],
+      request: { query: ErasurePageQuery },
+      responses: { 200: ErasurePageSchema },
       async handle(ctx) {
         ctx.require('erasure.read');
-        const q = query(ctx, ErasureListQuerySchema);
+        const q = ctx.queryOf(ErasurePageQuery);
         ctx.resource = 'erasure-requests';
         const items = (await get().erasure.list(q.status)).map((d) => presentErasure(d, ctx.now()));
-        return { status: 200, body: { items, due_soon: items.filter((i) => i.due_flag !== null).length } };
+        return { status: 200, body: { ...paginate(items, q, (i) => i.id), due_soon: items.filter((i) => i.due_flag !== null).length } };
       },
     },
     {
@@ -106,6 +133,10 @@ export function complianceRoutes(get: () => Compliance): Route[] {
       path: '/v1/erasure-requests/{id}',
       action: 'erasure.read',
       auth: 'required',
+      summary: 'Read an erasure request and its receipt',
+      tags: ['compliance'],
+      request: { params: IdParams },
+      responses: { 200: ErasureViewSchema },
       async handle(ctx) {
         ctx.require('erasure.read');
         ctx.resource = `erasure-requests/${ctx.params.id}`;
@@ -117,6 +148,10 @@ export function complianceRoutes(get: () => Compliance): Route[] {
       path: '/v1/retention-policies',
       action: 'retention.read',
       auth: 'required',
+      summary: 'Retention policies, one per kind of record (a fixed set: not paginated)',
+      tags: ['compliance'],
+      request: { query: NoQuery },
+      responses: { 200: PolicyListSchema },
       async handle(ctx) {
         ctx.require('retention.read');
         ctx.resource = 'retention-policies';
@@ -128,6 +163,10 @@ export function complianceRoutes(get: () => Compliance): Route[] {
       path: '/v1/retention-policies',
       action: 'retention.write',
       auth: 'required',
+      summary: 'Change retention policies (all or none)',
+      tags: ['compliance'],
+      request: { body: PutPoliciesSchema },
+      responses: { 200: PolicyListSchema },
       async handle(ctx) {
         ctx.require('retention.write');
         ctx.resource = 'retention-policies';
@@ -140,6 +179,10 @@ export function complianceRoutes(get: () => Compliance): Route[] {
       path: '/v1/retention-policies:sweep',
       action: 'retention.sweep',
       auth: 'required',
+      summary: 'Run the retention sweep now (or a dry run)',
+      tags: ['compliance'],
+      request: { body: SweepSchema },
+      responses: { 200: SweepReportSchema },
       async handle(ctx) {
         ctx.require('retention.write');
         ctx.resource = 'retention';
@@ -152,6 +195,10 @@ export function complianceRoutes(get: () => Compliance): Route[] {
       path: '/v1/investigations/{id}',
       action: 'investigations.delete',
       auth: 'required',
+      summary: 'Purge an investigation (refused while a legal hold covers it)',
+      tags: ['investigations'],
+      request: { params: IdParams, body: DeleteSchema },
+      responses: { 204: null },
       async handle(ctx) {
         ctx.require('investigations.delete');
         const id = ctx.params.id ?? '';

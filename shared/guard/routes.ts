@@ -7,6 +7,7 @@ import { ConflictError, FeatureDisabledError } from '../platform/errors.js';
 import type { RequestContext, Route } from '../platform/http.js';
 import type { ParamValue, Warehouse } from '../warehouse/port.js';
 import { GuardRefusalError } from './errors.js';
+import { AdhocResultSchema } from '../api/responses.js';
 
 /**
  * Ad-hoc SQL for leads: `POST /v1/investigations/{id}/queries {sql, params?, max_rows?}` runs the
@@ -57,6 +58,11 @@ export function adhocQueryRoutes(deps: AdhocDeps): Route[] {
       path: '/v1/investigations/{id}/queries',
       action: 'investigations.query_adhoc',
       auth: 'required',
+      summary: 'Run a lead\'s ad-hoc SQL through the warehouse guard and append it as a step',
+      description: 'BigQuery SQL over the contract tables, parameterised. Refusals are 422 `warehouse-guard-refused` with the rule and violations.',
+      tags: ['investigations'],
+      request: { params: z.strictObject({ id: z.string().min(1).max(128) }), body: AdhocQuerySchema },
+      responses: { 200: AdhocResultSchema },
       async handle(ctx) {
         const caller = ctx.require(ADHOC_PERMISSION);
         if (deps.isEnabled && !(await deps.isEnabled())) throw new FeatureDisabledError('adhoc_sql');

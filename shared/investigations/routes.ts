@@ -1,10 +1,24 @@
-import type { Route, RequestContext } from '../platform/http.js';
+import { z } from 'zod';
+import type { Route, RequestContext, ResourceVersion } from '../platform/http.js';
 import { ValidationError } from '../platform/errors.js';
-import { fromZod } from '../platform/problem.js';
+import { PageQuerySchema, paginate } from '../api/pagination.js';
+import { CommentPageSchema, CommentViewSchema, InvestigationPageViewSchema, InvestigationViewSchema } from '../api/responses.js';
 import { AssignSchema, CloseSchema, CommentSchema, CreateInvestigationSchema, EmptySchema, ListQuerySchema } from './model.js';
 import type { CallContext, InvestigationService } from './service.js';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+const TAGS = ['investigations'];
+const IdParams = z.strictObject({ id: z.string().min(1).max(128) });
+const location = { Location: 'URL of the investigation.' };
+
+/** The version an If-Match on an action is checked against (permission first: it runs before the handler). */
+function versionFor(service: InvestigationService, permission: string) {
+  return async (ctx: RequestContext): Promise<ResourceVersion | null> => {
+    ctx.require(permission);
+    const doc = await service.visible(investigationId(ctx), call(ctx));
+    return { id: doc.id, updated_at: doc.updated_at };
+  };
+}
 
 function call(ctx: RequestContext): CallContext {
   return { caller: ctx.who, requestId: ctx.requestId, trace: ctx.trace, sourceIp: ctx.sourceIp };
@@ -24,6 +38,13 @@ export function investigationRoutes(service: InvestigationService): Route[] {
       path: '/v1/investigations',
       action: 'investigations.create',
       auth: 'required',
+      summary: 'Open an investigation',
+      description: 'Queues an investigation of a subject (or of the subject a question names). Rate limited per principal. With Idempotency-Key, a repeat of the same request answers with the same investigation.',
+      tags: TAGS,
+      // The use case keeps the key in the same transaction as the investigation it creates.
+      idempotency: 'handler',
+      request: { body: CreateInvestigationSchema },
+      responses: { 202: { schema: InvestigationViewSchema, description: 'Queued.', headers: { ...location, 'Idempotent-Replayed': '`true` on a replay.' } } },
       async handle(ctx) {
         ctx.require('investigations.create');
         const key = ctx.header('idempotency-key');
@@ -45,12 +66,16 @@ export function investigationRoutes(service: InvestigationService): Route[] {
       path: '/v1/investigations',
       action: 'investigations.list',
       auth: 'required',
+      summary: 'List investigations (newest first)',
+      description: 'Restricted investigations the caller may not see are left out.',
+      tags: TAGS,
+      request: { query: ListQuerySchema },
+      responses: { 200: InvestigationPageViewSchema },
       async handle(ctx) {
         ctx.require('investigations.list');
-        const parsed = ListQuerySchema.safeParse(Object.fromEntries(ctx.query));
-        if (!parsed.success) throw fromZod(parsed.error, 'query');
+        const q = ctx.queryOf(ListQuerySchema);
         ctx.resource = 'investigations';
-        return { status: 200, body: await service.list(parsed.data, call(ctx)) };
+        return { status: 200, body: await service.list(q, call(ctx)) };
       },
     },
     {
@@ -58,6 +83,10 @@ export function investigationRoutes(service: InvestigationService): Route[] {
       path: '/v1/investigations/{id}',
       action: 'investigations.read',
       auth: 'required',
+      summary: 'Read an investigation: steps, findings with evidence, risk, recommended action',
+      tags: TAGS,
+      request: { params: IdParams },
+      responses: { 200: { schema: InvestigationViewSchema, headers: { ETag: 'Version for If-Match.' } } },
       async handle(ctx) {
         ctx.require('investigations.read');
         return { status: 200, body: await service.read(investigationId(ctx), call(ctx)) };
@@ -68,6 +97,11 @@ export function investigationRoutes(service: InvestigationService): Route[] {
       path: '/v1/investigations/{id}:cancel',
       action: 'investigations.cancel',
       auth: 'required',
+      summary: 'Cancel a queued or running investigation',
+      tags: TAGS,
+      request: { params: IdParams, body: EmptySchema },
+      responses: { 200: InvestigationViewSchema },
+      version: versionFor(service, 'investigations.cancel'),
       async handle(ctx) {
         ctx.require('investigations.cancel');
         const id = investigationId(ctx);
@@ -80,6 +114,11 @@ export function investigationRoutes(service: InvestigationService): Route[] {
       path: '/v1/investigations/{id}:assign',
       action: 'investigations.assign',
       auth: 'required',
+      summary: 'Assign to a bound principal (lead)',
+      tags: TAGS,
+      request: { params: IdParams, body: AssignSchema },
+      responses: { 200: InvestigationViewSchema },
+      version: versionFor(service, 'investigations.assign'),
       async handle(ctx) {
         ctx.require('investigations.assign');
         const id = investigationId(ctx);
@@ -92,6 +131,11 @@ export function investigationRoutes(service: InvestigationService): Route[] {
       path: '/v1/investigations/{id}:close',
       action: 'investigations.close',
       auth: 'required',
+      summary: 'Close a completed investigation with a decision (lead)',
+      tags: TAGS,
+      request: { params: IdParams, body: CloseSchema },
+      responses: { 200: InvestigationViewSchema },
+      version: versionFor(service, 'investigations.close'),
       async handle(ctx) {
         ctx.require('investigations.close');
         const id = investigationId(ctx);
@@ -104,6 +148,11 @@ export function investigationRoutes(service: InvestigationService): Route[] {
       path: '/v1/investigations/{id}:reopen',
       action: 'investigations.reopen',
       auth: 'required',
+      summary: 'Reopen a closed investigation (lead)',
+      tags: TAGS,
+      request: { params: IdParams, body: EmptySchema },
+      responses: { 200: InvestigationViewSchema },
+      version: versionFor(service, 'investigations.reopen'),
       async handle(ctx) {
         ctx.require('investigations.reopen');
         const id = investigationId(ctx);
@@ -116,6 +165,10 @@ export function investigationRoutes(service: InvestigationService): Route[] {
       path: '/v1/investigations/{id}/comments',
       action: 'investigations.comment',
       auth: 'required',
+      summary: 'Comment on an investigation',
+      tags: TAGS,
+      request: { params: IdParams, body: CommentSchema },
+      responses: { 201: { schema: CommentViewSchema, headers: { Location: 'URL of the comment.' } } },
       async handle(ctx) {
         ctx.require('investigations.comment');
         const id = investigationId(ctx);
@@ -129,9 +182,15 @@ export function investigationRoutes(service: InvestigationService): Route[] {
       path: '/v1/investigations/{id}/comments',
       action: 'investigations.comments.list',
       auth: 'required',
+      summary: 'List comments (oldest first)',
+      tags: TAGS,
+      request: { params: IdParams, query: PageQuerySchema },
+      responses: { 200: CommentPageSchema },
       async handle(ctx) {
         ctx.require('investigations.read');
-        return { status: 200, body: await service.comments(investigationId(ctx), call(ctx)) };
+        const q = ctx.queryOf(PageQuerySchema);
+        const { items } = await service.comments(investigationId(ctx), call(ctx));
+        return { status: 200, body: paginate(items, q, (c) => c.id) };
       },
     },
   ];

@@ -1,4 +1,11 @@
+import { z } from 'zod';
 import type { Route } from './http.js';
+
+const HealthSchema = z.object({ status: z.literal('ok') });
+const ReadinessSchema = z.object({
+  status: z.enum(['ready', 'not-ready']),
+  checks: z.array(z.object({ name: z.string(), ok: z.boolean(), latency_ms: z.number(), error: z.string().optional() })),
+});
 
 export interface HealthCheck {
   name: string;
@@ -35,6 +42,10 @@ export function healthRoutes(checks: HealthCheck[], timeoutMs = 5000): Route[] {
       path: '/healthz',
       action: 'health.live',
       auth: 'none',
+      summary: 'Liveness',
+      tags: ['health'],
+      request: {},
+      responses: { 200: HealthSchema },
       async handle() {
         return { status: 200, body: { status: 'ok' } };
       },
@@ -44,6 +55,10 @@ export function healthRoutes(checks: HealthCheck[], timeoutMs = 5000): Route[] {
       path: '/readyz',
       action: 'health.ready',
       auth: 'none',
+      summary: 'Readiness: touches every dependency and times it',
+      tags: ['health'],
+      request: {},
+      responses: { 200: ReadinessSchema, 503: { schema: ReadinessSchema, description: 'A dependency failed.' } },
       async handle() {
         const results = await Promise.all(checks.map((c) => run(c, timeoutMs)));
         const ok = results.every((r) => r.ok);

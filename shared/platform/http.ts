@@ -1,10 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Request, Response } from '@google-cloud/functions-framework';
 import type { z } from 'zod';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   AppError,
   ForbiddenError,
+  IdempotencyConflictError,
+  PreconditionFailedError,
+  ValidationError,
   MalformedRequestError,
   MethodNotAllowedError,
   PayloadTooLargeError,
@@ -16,6 +19,7 @@ import {
 import type { Logger } from './logger.js';
 import { fromZod, toProblem } from './problem.js';
 import type { Clock } from './clock.js';
+import { IDEMPOTENCY_KEY_PATTERN, bodyFingerprint, idempotencyScope, type IdempotencyStore } from './idempotency.js';
 
 /**
  * The one HTTP kit: routing, request context, body reading with limits, authentication hook,
@@ -52,6 +56,10 @@ export interface HttpDeps {
   maxBodyBytes: number;
   identify(headers: IncomingHttpHeaders): Promise<Caller>;
   audit(record: RequestAudit): Promise<void>;
+  /** Where POST responses are kept for `Idempotency-Key` replays; without one keys are only validated. */
+  idempotency?: IdempotencyStore;
+  /** Sees every response the kit sends (contract tests record them); never changes it. */
+  onResponse?(route: Route | undefined, status: number, result: HttpResult): void;
 }
 
 export interface HttpResult {
@@ -76,6 +84,8 @@ export class RequestContext {
     readonly log: Logger,
     params: Record<string, string>,
     private readonly deps: HttpDeps,
+    /** The matched route: its declared schemas are the only ones its handler may validate with. */
+    readonly route?: Route,
   ) {
     this.params = params;
   }
@@ -119,6 +129,7 @@ export class RequestContext {
 
   /** Parses and validates the JSON body against a strict zod schema, within the size limit. */
   body<T extends z.ZodType>(schema: T): z.infer<T> {
+    sameAsDeclared(this.route, 'body', schema);
     const raw = rawBody(this.req);
     if (raw.length > this.deps.maxBodyBytes) throw new PayloadTooLargeError(this.deps.maxBodyBytes);
     let value: unknown = {};
@@ -135,6 +146,29 @@ export class RequestContext {
     if (!parsed.success) throw fromZod(parsed.error);
     return parsed.data;
   }
+
+  /** Validates the query string against the route's declared (strict) query schema. */
+  queryOf<T extends z.ZodType>(schema: T): z.infer<T> {
+    sameAsDeclared(this.route, 'query', schema);
+    const parsed = schema.safeParse(Object.fromEntries(this.query));
+    if (!parsed.success) throw fromZod(parsed.error, 'query');
+    return parsed.data;
+  }
+}
+
+/**
+ * One source of truth: the OpenAPI document is generated from `route.request`, so a handler that
+ * validated with any other schema would make the document lie. A declared route must use its own.
+ */
+function sameAsDeclared(route: Route | undefined, part: 'body' | 'query', schema: z.ZodType): void {
+  const declared = route?.request?.[part];
+  if (route?.request && declared !== schema) {
+    throw new Error(`route ${route.method} ${route.path} validates its ${part} with a schema it does not declare`);
+  }
+}
+
+export function rawBodyOf(req: Request): Buffer {
+  return rawBody(req);
 }
 
 function rawBody(req: Request): Buffer {
@@ -142,6 +176,34 @@ function rawBody(req: Request): Buffer {
   if (Buffer.isBuffer(req.body)) return req.body;
   if (typeof req.body === 'string') return Buffer.from(req.body);
   return Buffer.alloc(0);
+}
+
+/** Request parts a route validates; the OpenAPI document (shared/api/openapi.ts) is built from these same objects. */
+export interface RouteRequest {
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+}
+
+export interface ResponseSpec {
+  description?: string;
+  /** Default `application/json`. */
+  contentType?: string;
+  schema?: z.ZodType;
+  /** Response headers worth documenting, name → description. */
+  headers?: Record<string, string>;
+}
+
+/** Status → JSON body schema, a fuller spec, or null for no body (204). Errors are problem+json and need not be listed. */
+export type RouteResponses = Record<number, z.ZodType | ResponseSpec | null>;
+
+export interface RouteDeprecation {
+  /** When the route was deprecated (the `Deprecation` header, RFC 9745). */
+  since: Date;
+  /** When it stops answering (the `Sunset` header, RFC 8594); at least 6 months after `since` for /v1. */
+  sunset: Date;
+  /** The successor, sent as `Link: <...>; rel="successor-version"`. */
+  successor?: string;
 }
 
 export interface Route {
@@ -152,6 +214,57 @@ export interface Route {
   action: string;
   auth: 'required' | 'none';
   handle(ctx: RequestContext): Promise<HttpResult>;
+  summary?: string;
+  description?: string;
+  tags?: string[];
+  request?: RouteRequest;
+  responses?: RouteResponses;
+  deprecated?: RouteDeprecation;
+  /** Left out of the OpenAPI document (the document and docs routes themselves are listed; this is for internal ones). */
+  internal?: boolean;
+  /**
+   * POST only: `kit` (default) stores and replays responses per Idempotency-Key; `handler` when the
+   * use case does it itself inside its own transaction (investigation create).
+   */
+  idempotency?: 'kit' | 'handler';
+  /**
+   * Optimistic concurrency for updates: the current version of the resource the request changes,
+   * or null when it does not exist (the handler then answers 404). With `If-Match`, a stale ETag is 412.
+   * Must check the permission itself (it runs before the handler).
+   */
+  version?(ctx: RequestContext): Promise<ResourceVersion | null>;
+}
+
+/** What an ETag is derived from: the resource's identity and its last change. */
+export interface ResourceVersion {
+  id: string;
+  updated_at: string;
+}
+
+export function etagOf(v: ResourceVersion): string {
+  return `"${createHash('sha256').update(`${v.id}\n${v.updated_at}`).digest('base64url').slice(0, 27)}"`;
+}
+
+/** A JSON body carrying its own version (`updated_at` and an id-like field) gets an ETag. */
+function versionOfBody(body: unknown): ResourceVersion | null {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return null;
+  const b = body as Record<string, unknown>;
+  const id = b.id ?? b.email ?? b.name;
+  return typeof id === 'string' && typeof b.updated_at === 'string' ? { id, updated_at: b.updated_at } : null;
+}
+
+function ifMatchSatisfied(header: string, current: string): boolean {
+  const strip = (t: string) => t.trim().replace(/^W\//, '');
+  return header.split(',').some((t) => t.trim() === '*' || strip(t) === strip(current));
+}
+
+/** `Deprecation`, `Sunset` and `Link` headers of a deprecated route. */
+export function deprecationHeaders(d: RouteDeprecation): Record<string, string> {
+  return {
+    Deprecation: `@${Math.floor(d.since.getTime() / 1000)}`,
+    Sunset: d.sunset.toUTCString(),
+    ...(d.successor ? { Link: `<${d.successor}>; rel="successor-version"` } : {}),
+  };
 }
 
 interface CompiledRoute extends Route {
@@ -235,14 +348,14 @@ function handleRequest(compiled: CompiledRoute[], deps: HttpDeps) {
       params = Object.fromEntries(candidate.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
       break;
     }
-    const ctx = new RequestContext(req, requestId, trace, log, params, deps);
+    const ctx = new RequestContext(req, requestId, trace, log, params, deps, route);
     let result: HttpResult;
     try {
       if (!route) throw allowed.length ? new MethodNotAllowedError(allowed) : new RouteNotFoundError();
       const contentLength = Number(req.headers['content-length'] ?? 0);
       if (contentLength > deps.maxBodyBytes) throw new PayloadTooLargeError(deps.maxBodyBytes);
       if (route.auth === 'required') ctx.caller = await deps.identify(req.headers);
-      result = await route.handle(ctx);
+      result = await runRoute(route, ctx, deps, method, path);
     } catch (error) {
       const { problem, headers, known } = toProblem(error, requestId);
       if (!known) log.error('unhandled error', error, { route: route?.action });
@@ -273,6 +386,8 @@ function handleRequest(compiled: CompiledRoute[], deps: HttpDeps) {
       const { problem, headers } = toProblem(new UnavailableError('The audit log is unavailable; the request outcome could not be recorded.'), requestId);
       result = { status: 503, body: problem, headers: { ...headers, 'Content-Type': 'application/problem+json' } };
     }
+    if (route?.deprecated) result = { ...result, headers: { ...deprecationHeaders(route.deprecated), ...result.headers } };
+    deps.onResponse?.(route, result.status, result);
     res.status(result.status);
     res.setHeader('X-Request-Id', requestId);
     res.setHeader('Cache-Control', 'no-store');
@@ -288,4 +403,57 @@ function handleRequest(compiled: CompiledRoute[], deps: HttpDeps) {
 
     log.info('request', { method, route: route?.path ?? 'unrouted', status: result.status, duration_ms: Math.round(durationMs) });
   };
+}
+
+/** The conventions every route gets: If-Match preconditions, Idempotency-Key replays, ETags. */
+async function runRoute(route: Route, ctx: RequestContext, deps: HttpDeps, method: string, path: string): Promise<HttpResult> {
+  const ifMatch = ctx.header('if-match');
+  if (ifMatch !== undefined && route.version) {
+    const current = await route.version(ctx);
+    if (current && !ifMatchSatisfied(ifMatch, etagOf(current))) throw new PreconditionFailedError(etagOf(current));
+  }
+
+  const key = method === 'POST' ? ctx.header('idempotency-key') : undefined;
+  if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key)) {
+    throw new ValidationError('Idempotency-Key must be 1-255 visible ASCII characters.', [{ path: 'header.Idempotency-Key', message: 'invalid' }]);
+  }
+  const store = key !== undefined && route.idempotency !== 'handler' ? deps.idempotency : undefined;
+  let scope: string | null = null;
+  let fingerprint = '';
+  if (store && key !== undefined) {
+    scope = idempotencyScope(ctx.caller?.email ?? 'anonymous', method, path, key);
+    fingerprint = bodyFingerprint(rawBody(ctx.req));
+    const stored = await store.get(scope);
+    if (stored) {
+      if (stored.request_hash !== fingerprint) throw new IdempotencyConflictError();
+      return {
+        status: stored.status,
+        ...(stored.body !== null ? { body: JSON.parse(stored.body) } : {}),
+        ...(stored.text !== null ? { text: stored.text } : {}),
+        headers: { ...stored.headers, 'Idempotent-Replayed': 'true' },
+      };
+    }
+  }
+
+  const result = await route.handle(ctx);
+  const version = result.status < 300 ? versionOfBody(result.body) : null;
+  const withTag: HttpResult = version && !result.headers?.ETag ? { ...result, headers: { ...result.headers, ETag: etagOf(version) } } : result;
+
+  if (store && scope && result.status >= 200 && result.status < 300) {
+    try {
+      await store.put(scope, {
+        request_hash: fingerprint,
+        status: withTag.status,
+        body: withTag.body === undefined ? null : JSON.stringify(withTag.body),
+        text: withTag.text ?? null,
+        headers: withTag.headers ?? {},
+        created_at: ctx.now().toISOString(),
+        investigation_id: path.startsWith('/v1/investigations/') ? ctx.params.id ?? null : null,
+      });
+    } catch (error) {
+      // The effect happened; failing the request now would invite a retry that repeats it.
+      ctx.log.warn('idempotency record not stored', { route: route.action, error: String(error) });
+    }
+  }
+  return withTag;
 }

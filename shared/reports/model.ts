@@ -97,7 +97,7 @@ export const ReportDocumentSchema = z.object({
   complete: z.boolean(),
   notice: z.string().nullable(),
   summary: z.string().nullable(),
-  risk: z.object({ score: z.number(), contributions: z.array(z.object({ signal: z.string(), points: z.number(), detail: z.string() })) }).nullable(),
+  risk: z.object({ score: z.number(), contributions: z.array(z.object({ signal: z.string(), points: z.number(), detail: z.string(), count: z.number().int().min(0).optional() })) }).nullable(),
   recommended_action: z.object({ action: z.string(), reason: z.string() }).nullable(),
   findings: z.array(ReportFindingSchema),
   usage_timeline: ReportTimelineSchema.nullable(),

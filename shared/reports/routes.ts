@@ -4,9 +4,8 @@ import type { InvestigationService } from '../investigations/service.js';
 import type { Clock } from '../platform/clock.js';
 import { ConflictError } from '../platform/errors.js';
 import type { Route } from '../platform/http.js';
-import { fromZod } from '../platform/problem.js';
 import { buildReport } from './build.js';
-import { REPORT_FORMATS } from './model.js';
+import { REPORT_FORMATS, ReportDocumentSchema } from './model.js';
 import { renderReport } from './render.js';
 
 export interface ReportRouteDeps {
@@ -39,13 +38,17 @@ export function reportRoutes(deps: ReportRouteDeps): Route[] {
       path: '/v1/investigations/{id}/report',
       action: 'investigations.report',
       auth: 'required',
+      summary: 'The investigation report as JSON, Markdown or self-contained HTML',
+      tags: ['investigations'],
+      request: { params: z.strictObject({ id: z.string().min(1).max(128) }), query: ReportQuerySchema },
+      responses: {
+        200: { contentType: 'application/json', schema: ReportDocumentSchema, description: 'The report; `format=md` answers text/markdown and `format=html` text/html.' },
+      },
       async handle(ctx) {
         const caller = ctx.require('investigations.read');
         const id = ctx.params.id ?? '';
         ctx.resource = `investigations/${id}`;
-        const parsed = ReportQuerySchema.safeParse(Object.fromEntries(ctx.query));
-        if (!parsed.success) throw fromZod(parsed.error, 'query');
-        const format = parsed.data.format;
+        const format = ctx.queryOf(ReportQuerySchema).format;
 
         const call = { caller, requestId: ctx.requestId, trace: ctx.trace, sourceIp: ctx.sourceIp };
         // Status first (404 for invisible or missing, 409 while it runs), then the read use case: it

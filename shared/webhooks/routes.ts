@@ -1,6 +1,8 @@
-import type { RequestContext, Route } from '../platform/http.js';
-import { fromZod } from '../platform/problem.js';
-import { AttemptQuerySchema, CreateSubscriptionSchema, DeadLetterQuerySchema, RotateSecretSchema, UpdateSubscriptionSchema } from './model.js';
+import { z } from 'zod';
+import type { RequestContext, ResourceVersion, Route } from '../platform/http.js';
+import { PageQuerySchema, pageOf, pageQuery, paginate } from '../api/pagination.js';
+import { AttemptViewSchema, DeliveryViewSchema, ReplayResultSchema, SubscriptionViewSchema, SubscriptionWithSecretSchema } from '../api/responses.js';
+import { CreateSubscriptionSchema, DeadLetterQuerySchema, RotateSecretSchema, UpdateSubscriptionSchema } from './model.js';
 import type { AdminCall, WebhookService } from './service.js';
 
 const PERMISSION = 'webhooks.manage';
@@ -15,10 +17,20 @@ function subscriptionId(ctx: RequestContext): string {
   return id;
 }
 
-function query<T extends { safeParse(v: unknown): { success: true; data: unknown } | { success: false; error: import('zod').ZodError } }>(ctx: RequestContext, schema: T) {
-  const parsed = schema.safeParse(Object.fromEntries(ctx.query));
-  if (!parsed.success) throw fromZod(parsed.error, 'query');
-  return parsed.data;
+const TAGS = ['webhooks'];
+const IdParams = z.strictObject({ id: z.string().min(1).max(64) });
+const EmptySchema = z.strictObject({});
+/** Lists read at most this many records and page through them (admin collections stay small). */
+const READ_BOUND = 1000;
+const DeadLetterPageQuery = DeadLetterQuerySchema.extend(pageQuery(50, 100));
+const AttemptPageQuery = z.strictObject(pageQuery(50, 200));
+
+function versionFor(service: WebhookService) {
+  return async (ctx: RequestContext): Promise<ResourceVersion | null> => {
+    ctx.require(PERMISSION);
+    const sub = await service.get(subscriptionId(ctx)).catch(() => null);
+    return sub ? { id: sub.id, updated_at: sub.updated_at } : null;
+  };
 }
 
 /**
@@ -32,11 +44,16 @@ export function webhookRoutes(service: WebhookService): Route[] {
       path: '/v1/webhooks/dead-letters',
       action: 'webhooks.dead_letters.list',
       auth: 'required',
+      summary: 'List dead-lettered deliveries',
+      tags: TAGS,
+      request: { query: DeadLetterPageQuery },
+      responses: { 200: pageOf(DeliveryViewSchema) },
       async handle(ctx) {
         ctx.require(PERMISSION);
         ctx.resource = 'webhooks/dead-letters';
-        const q = query(ctx, DeadLetterQuerySchema) as { subscription_id?: string; page_size: number };
-        return { status: 200, body: await service.deadLetters(q.subscription_id, q.page_size) };
+        const q = ctx.queryOf(DeadLetterPageQuery);
+        const { items } = await service.deadLetters(q.subscription_id, READ_BOUND);
+        return { status: 200, body: paginate(items, q, (d) => d.id) };
       },
     },
     {
@@ -44,10 +61,15 @@ export function webhookRoutes(service: WebhookService): Route[] {
       path: '/v1/webhooks/dead-letters/{id}:replay',
       action: 'webhooks.dead_letters.replay',
       auth: 'required',
+      summary: 'Deliver a dead letter again',
+      tags: TAGS,
+      request: { params: IdParams, body: EmptySchema },
+      responses: { 200: ReplayResultSchema },
       async handle(ctx) {
         ctx.require(PERMISSION);
         const id = ctx.params.id ?? '';
         ctx.resource = `webhooks/dead-letters/${id}`;
+        ctx.body(EmptySchema);
         return { status: 200, body: await service.replay(id, call(ctx)) };
       },
     },
@@ -56,6 +78,10 @@ export function webhookRoutes(service: WebhookService): Route[] {
       path: '/v1/webhooks',
       action: 'webhooks.create',
       auth: 'required',
+      summary: 'Subscribe a URL to event types (the signing secret is shown once)',
+      tags: TAGS,
+      request: { body: CreateSubscriptionSchema },
+      responses: { 201: { schema: SubscriptionWithSecretSchema, headers: { Location: 'URL of the subscription.' } } },
       async handle(ctx) {
         ctx.require(PERMISSION);
         const input = ctx.body(CreateSubscriptionSchema);
@@ -69,10 +95,15 @@ export function webhookRoutes(service: WebhookService): Route[] {
       path: '/v1/webhooks',
       action: 'webhooks.list',
       auth: 'required',
+      summary: 'List webhook subscriptions',
+      tags: TAGS,
+      request: { query: PageQuerySchema },
+      responses: { 200: pageOf(SubscriptionViewSchema) },
       async handle(ctx) {
         ctx.require(PERMISSION);
+        const q = ctx.queryOf(PageQuerySchema);
         ctx.resource = 'webhooks';
-        return { status: 200, body: await service.list() };
+        return { status: 200, body: paginate((await service.list()).items, q, (s) => s.id) };
       },
     },
     {
@@ -80,6 +111,10 @@ export function webhookRoutes(service: WebhookService): Route[] {
       path: '/v1/webhooks/{id}',
       action: 'webhooks.read',
       auth: 'required',
+      summary: 'Read a webhook subscription',
+      tags: TAGS,
+      request: { params: IdParams },
+      responses: { 200: { schema: SubscriptionViewSchema, headers: { ETag: 'Version for If-Match.' } } },
       async handle(ctx) {
         ctx.require(PERMISSION);
         return { status: 200, body: await service.get(subscriptionId(ctx)) };
@@ -90,11 +125,16 @@ export function webhookRoutes(service: WebhookService): Route[] {
       path: '/v1/webhooks/{id}/attempts',
       action: 'webhooks.attempts.list',
       auth: 'required',
+      summary: 'Delivery attempts of a subscription',
+      tags: TAGS,
+      request: { params: IdParams, query: AttemptPageQuery },
+      responses: { 200: pageOf(AttemptViewSchema) },
       async handle(ctx) {
         ctx.require(PERMISSION);
         const id = subscriptionId(ctx);
-        const q = query(ctx, AttemptQuerySchema) as { page_size: number };
-        return { status: 200, body: await service.attempts(id, q.page_size) };
+        const q = ctx.queryOf(AttemptPageQuery);
+        const { items } = await service.attempts(id, READ_BOUND);
+        return { status: 200, body: paginate(items, q, (a) => a.id) };
       },
     },
     {
@@ -102,6 +142,11 @@ export function webhookRoutes(service: WebhookService): Route[] {
       path: '/v1/webhooks/{id}',
       action: 'webhooks.update',
       auth: 'required',
+      summary: 'Change a subscription (URL, event types, description, enabled)',
+      tags: TAGS,
+      request: { params: IdParams, body: UpdateSubscriptionSchema },
+      responses: { 200: SubscriptionViewSchema },
+      version: versionFor(service),
       async handle(ctx) {
         ctx.require(PERMISSION);
         const id = subscriptionId(ctx);
@@ -113,6 +158,11 @@ export function webhookRoutes(service: WebhookService): Route[] {
       path: '/v1/webhooks/{id}',
       action: 'webhooks.delete',
       auth: 'required',
+      summary: 'Delete a subscription',
+      tags: TAGS,
+      request: { params: IdParams },
+      responses: { 204: null },
+      version: versionFor(service),
       async handle(ctx) {
         ctx.require(PERMISSION);
         await service.remove(subscriptionId(ctx), call(ctx));
@@ -124,6 +174,11 @@ export function webhookRoutes(service: WebhookService): Route[] {
       path: '/v1/webhooks/{id}:rotate-secret',
       action: 'webhooks.rotate_secret',
       auth: 'required',
+      summary: 'Rotate the signing secret; the previous one keeps signing for overlap_seconds',
+      tags: TAGS,
+      request: { params: IdParams, body: RotateSecretSchema },
+      responses: { 200: SubscriptionWithSecretSchema },
+      version: versionFor(service),
       async handle(ctx) {
         ctx.require(PERMISSION);
         const id = subscriptionId(ctx);

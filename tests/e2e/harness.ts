@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { startStack, type Stack } from '../../local/stack.js';
 import { Logger } from '../../shared/platform/logger.js';
 import { ensureLocalWarehouse } from '../../shared/warehouse/index.js';
+import { responseObservers, type ResponseObserver } from '../../shared/api/observe.js';
+import { responseValidator, type Sample } from '../contract/validate.js';
 
 /**
  * Starts the real local stack (the one `npm start` runs) on a free port with its own data folder.
@@ -28,6 +30,41 @@ export interface TestStack extends Stack {
   call(method: string, path: string, opts?: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<{ status: number; headers: Headers; body: any }>;
   restart(): Promise<TestStack>;
   destroy(): Promise<void>;
+  /** Every API response this test file has seen (route template, status, body), for the contract check. */
+  samples: Sample[];
+  /** Each recorded response checked against the served OpenAPI document; one line per violation. */
+  contractViolations(): Promise<string[]>;
+}
+
+/**
+ * Every API response of the e2e tests is recorded (by route template) and validated against the
+ * served `/v1/openapi.json` when the stack is destroyed: a response the document does not describe
+ * fails the test file that saw it (docs/decisions/0013).
+ */
+const samples: Sample[] = [];
+const recorder: ResponseObserver = (route, status, result) => {
+  if (!route) return;
+  const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  let body: unknown = result.body;
+  const contentType = headers['content-type'] ?? (result.text !== undefined ? 'text/plain' : result.body === undefined ? '' : 'application/json');
+  if (result.text !== undefined) {
+    body = result.text;
+    if (contentType.includes('json')) {
+      try {
+        body = JSON.parse(result.text);
+      } catch {
+        /* validated as text */
+      }
+    }
+  }
+  samples.push({ method: route.method, path: route.path, status, contentType, body: body === undefined ? null : JSON.parse(JSON.stringify(body)) });
+};
+
+async function violations(url: string): Promise<string[]> {
+  if (!samples.length) return [];
+  const doc = await (await fetch(`${url}/v1/openapi.json`)).json();
+  const check = responseValidator(doc);
+  return [...new Set(samples.map(check).filter((v): v is string => v !== null))];
 }
 
 export async function startTestStack(env: Record<string, string> = {}, dataDir?: string): Promise<TestStack> {
@@ -48,8 +85,11 @@ export async function startTestStack(env: Record<string, string> = {}, dataDir?:
     ...env,
   };
   const stack = await startStack(fullEnv, quietLogger);
+  responseObservers.add(recorder);
   const test: TestStack = Object.assign(stack, {
     dataDir: dir,
+    samples,
+    contractViolations: () => violations(stack.url),
     async token(email: string) {
       const res = await fetch(`${stack.url}/_local/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email }) });
       if (!res.ok) throw new Error(`token for ${email}: HTTP ${res.status}`);
@@ -79,8 +119,11 @@ export async function startTestStack(env: Record<string, string> = {}, dataDir?:
       return startTestStack(env, dir);
     },
     async destroy() {
+      const found = process.env.TSI_CONTRACT_SKIP ? [] : await violations(stack.url).catch((e) => [`contract check failed: ${String(e)}`]);
+      samples.length = 0;
       await stack.stop();
       rmSync(dir, { recursive: true, force: true });
+      if (found.length) throw new Error(`responses that do not match /v1/openapi.json:\n${found.join('\n')}`);
     },
   });
   return test;
