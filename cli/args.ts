@@ -6,6 +6,7 @@ import { AUDIT_USAGE } from './audit-commands.js';
 import { parseWarehouseArgs, WAREHOUSE_HELP, type WarehouseCommand } from './warehouse-commands.js';
 import { BACKUP_HELP, parseBackupArgs, type BackupCommand } from './backup-commands.js';
 import { RETENTION_HELP, parseRetentionArgs, type RetentionCommand } from './compliance-commands.js';
+import { QUALITY_HELP, parseQualityArgs, type QualityCommand } from './quality-commands.js';
 
 /**
  * Command-line parsing and settings resolution, pure: argv and an env record in, a typed command or
@@ -38,6 +39,7 @@ export type Command =
   | { kind: 'warehouse'; command: WarehouseCommand }
   | { kind: 'backup'; command: BackupCommand }
   | { kind: 'retention'; command: RetentionCommand }
+  | { kind: 'quality'; command: QualityCommand }
   | { kind: 'token'; email: string; connection: ConnectionFlags }
   | {
       kind: 'investigate';
@@ -112,6 +114,10 @@ export function parseCli(argv: readonly string[]): ParseResult {
   if (first === 'retention' || (first === 'help' && rest[0] === 'retention')) {
     const retention = parseRetentionArgs(first === 'retention' ? rest : ['help']);
     return retention.ok ? { ok: true, command: { kind: 'retention', command: retention.command } } : { ok: false, error: retention.error, usage: `usage: ${RETENTION_HELP}\n` };
+  }
+  if (first === 'quality' || (first === 'help' && rest[0] === 'quality')) {
+    const quality = parseQualityArgs(first === 'quality' ? rest : ['help']);
+    return quality.ok ? { ok: true, command: { kind: 'quality', command: quality.command } } : { ok: false, error: quality.error, usage: `usage: ${QUALITY_HELP}\n` };
   }
   if (first === 'help' || first === '--help' || first === '-h') {
     const topic = rest[0];
@@ -315,6 +321,7 @@ export function usageText(topic?: CommandName): string {
     'Local data (no API; works on TSI_DATA_DIR, default .local):',
     `${WAREHOUSE_HELP.replace(/^/gm, '  ')}\n`,
     `${BACKUP_HELP.replace(/^/gm, '  ')}\n`,
+    `${QUALITY_HELP.replace(/^/gm, '  ')}\n`,
     `  ${AUDIT_USAGE}\n`,
     COMMON,
     '',

@@ -23,6 +23,7 @@ import type { Investigation, InvestigationSummary, Step } from './schemas.js';
 import { runWarehouseCommand } from './warehouse-commands.js';
 import { runBackupCommand } from './backup-commands.js';
 import { runRetentionCommand } from './compliance-commands.js';
+import { runQualityCommand } from './quality-commands.js';
 
 /**
  * The `tsi` command: the CLI's composition root. `run` does the work against injected streams, env
@@ -81,6 +82,14 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   if (command.kind === 'retention') {
     try {
       return await runRetentionCommand(command.command, io);
+    } catch (error) {
+      io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+      return EXIT.failed;
+    }
+  }
+  if (command.kind === 'quality') {
+    try {
+      return await runQualityCommand(command.command, io);
     } catch (error) {
       io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
       return EXIT.failed;

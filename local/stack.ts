@@ -31,6 +31,8 @@ export interface Stack {
   reconcileNow(): Promise<void>;
   /** Triggers the retention sweep now (through the bus, as Cloud Scheduler would). */
   retentionNow(dryRun?: boolean): Promise<void>;
+  /** Triggers the data-quality checks now (through the bus, as Cloud Scheduler would). */
+  qualityNow(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -61,8 +63,9 @@ export async function startStack(env: NodeJS.ProcessEnv = process.env, logger: L
   await import('../functions/intake/index.js');
   await import('../functions/retention/index.js');
   await import('../functions/erasure/index.js');
+  await import('../functions/data-quality/index.js');
   const api = hostFunction('api', logger);
-  const functions: Record<string, Server> = { worker: hostFunction('worker', logger), reconciler: hostFunction('reconciler', logger), webhooks: hostFunction('webhooks', logger), intake: hostFunction('intake', logger), retention: hostFunction('retention', logger), erasure: hostFunction('erasure', logger) };
+  const functions: Record<string, Server> = { worker: hostFunction('worker', logger), reconciler: hostFunction('reconciler', logger), webhooks: hostFunction('webhooks', logger), intake: hostFunction('intake', logger), retention: hostFunction('retention', logger), erasure: hostFunction('erasure', logger), 'data-quality': hostFunction('dataQuality', logger) };
   const gateway = createGateway(runtime, { api, functions });
   await new Promise<void>((resolve, reject) => {
     gateway.once('error', reject);
@@ -77,6 +80,7 @@ export async function startStack(env: NodeJS.ProcessEnv = process.env, logger: L
   bus.subscribe({ name: 'reconciler', types: [EventTypes.schedulerReconcile], url: `${internal}/_functions/reconciler` });
   bus.subscribe({ name: 'retention', types: [EventTypes.schedulerRetention], url: `${internal}/_functions/retention` });
   bus.subscribe({ name: 'erasure-worker', types: [EventTypes.erasureRequested], url: `${internal}/_functions/erasure` });
+  bus.subscribe({ name: 'data-quality', types: [EventTypes.schedulerDataQuality], url: `${internal}/_functions/data-quality` });
   // Every public event fans out to webhook subscriptions; the scheduler tick sweeps due retries.
   bus.subscribe({ name: 'webhooks', types: [...WEBHOOK_EVENT_TYPES, EventTypes.schedulerReconcile], url: `${internal}/_functions/webhooks` });
   // Stand-in for a requesting system's push subscription: a plain Pub/Sub push signed with an ID
@@ -103,6 +107,12 @@ export async function startStack(env: NodeJS.ProcessEnv = process.env, logger: L
   };
   const retentionTimer = setInterval(() => void retentionNow().catch((e) => log.warn('retention tick failed', { error: String(e) })), config.retention.intervalMinutes * 60_000);
   retentionTimer.unref();
+  // Cloud Scheduler's stand-in for the data-quality checks (TSI_QUALITY_INTERVAL_MINUTES).
+  const qualityNow = async () => {
+    await bus.publish(makeEvent(EventTypes.schedulerDataQuality, undefined, { job: 'data_quality' }, runtime.clock.now()));
+  };
+  const qualityTimer = setInterval(() => void qualityNow().catch((e) => log.warn('data-quality tick failed', { error: String(e) })), config.quality.intervalMinutes * 60_000);
+  qualityTimer.unref();
 
   let stopped = false;
   return {
@@ -114,11 +124,13 @@ export async function startStack(env: NodeJS.ProcessEnv = process.env, logger: L
     emulator,
     reconcileNow,
     retentionNow,
+    qualityNow,
     async stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
       clearInterval(retentionTimer);
+      clearInterval(qualityTimer);
       // Deliveries in flight still need the gateway, so the bus stops first.
       await bus.close();
       await new Promise<void>((resolve) => {

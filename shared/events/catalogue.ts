@@ -111,6 +111,8 @@ export const CATALOGUE = [
   ),
   spec('scheduler.retention', 1, 'internal', 'Cloud Scheduler tick: the retention sweep runs, and open erasure requests are re-driven.', z.strictObject({ job: z.literal('retention'), dry_run: z.boolean().optional() })),
   spec('scheduler.reconcile', 1, 'internal', 'Cloud Scheduler tick: the reconciler re-drives stuck work and the webhook sweep retries due deliveries.', z.strictObject({ job: z.literal('reconcile') })),
+  spec('scheduler.backup', 1, 'internal', 'Cloud Scheduler tick: the logical Firestore backup runs.', z.strictObject({ job: z.literal('backup') })),
+  spec('scheduler.data_quality', 1, 'internal', 'Cloud Scheduler tick: the data-quality checks run (warehouse contract, freshness, volume, stuck work).', z.strictObject({ job: z.literal('data_quality') })),
 ] as const satisfies readonly EventSpec[];
 
 const BY_TYPE = new Map<string, EventSpec>(CATALOGUE.map((s) => [s.type, s]));

@@ -30,6 +30,8 @@ export const EventTypes = {
   erasureCompleted: 'tsi.erasure.completed.v1',
   schedulerReconcile: 'tsi.scheduler.reconcile.v1',
   schedulerRetention: 'tsi.scheduler.retention.v1',
+  schedulerDataQuality: 'tsi.scheduler.data_quality.v1',
+  schedulerBackup: 'tsi.scheduler.backup.v1',
 } as const;
 export type EventType = (typeof EventTypes)[keyof typeof EventTypes];
 

@@ -53,6 +53,8 @@ const EnvSchema = z.object({
   TSI_RECONCILE_SECONDS: int(30, 1, 3600),
   /** Local stand-in for the retention sweep's Cloud Scheduler job (minutes between sweeps). */
   TSI_RETENTION_INTERVAL_MINUTES: int(60, 1, 10_080),
+  /** Local stand-in for the data-quality job's Cloud Scheduler job (minutes between runs). */
+  TSI_QUALITY_INTERVAL_MINUTES: int(60, 1, 10_080),
   TSI_WAREHOUSE_USERS: int(2000, 50, 1_000_000),
   TSI_WAREHOUSE_SEED: int(42, 0, 2 ** 31),
   TSI_LOG_REQUESTS: bool.default(true),
@@ -103,6 +105,7 @@ export interface Config {
   limits: { maxBodyBytes: number; createPerMinute: number };
   worker: { leaseSeconds: number; maxAttempts: number; reconcileSeconds: number };
   retention: { intervalMinutes: number };
+  quality: { intervalMinutes: number };
   logRequests: boolean;
   /** LLM planner settings; used only when the `llm_planner` feature flag is on (agent/llm/). */
   llm: { endpoint?: string; model?: string; apiKeySecret: string; timeoutMs: number };
@@ -197,6 +200,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     limits: { maxBodyBytes: env.TSI_MAX_BODY_BYTES, createPerMinute: env.TSI_RATE_CREATE_PER_MINUTE },
     worker: { leaseSeconds: env.TSI_LEASE_SECONDS, maxAttempts: env.TSI_MAX_ATTEMPTS, reconcileSeconds: env.TSI_RECONCILE_SECONDS },
     retention: { intervalMinutes: env.TSI_RETENTION_INTERVAL_MINUTES },
+    quality: { intervalMinutes: env.TSI_QUALITY_INTERVAL_MINUTES },
     logRequests: env.TSI_LOG_REQUESTS,
     llm: { endpoint: env.TSI_LLM_ENDPOINT, model: env.TSI_LLM_MODEL, apiKeySecret: env.TSI_LLM_API_KEY_SECRET, timeoutMs: env.TSI_LLM_TIMEOUT_MS },
   };

@@ -24,6 +24,13 @@ describe('event catalogue', () => {
     expect(doc).toContain(renderCatalogue());
   });
 
+  it('knows the tick of every scheduled function in the manifest (an unknown tick would be dropped)', () => {
+    const manifest = JSON.parse(readFileSync(new URL('../../functions/manifest.json', import.meta.url), 'utf8')) as { functions: { name: string; trigger: { kind: string; event_name?: string } }[] };
+    const ticks = manifest.functions.filter((f) => f.trigger.kind === 'schedule').map((f) => f.trigger.event_name!);
+    expect(ticks.length).toBeGreaterThan(0);
+    for (const tick of ticks) expect([tick, specOf(`tsi.${tick}.v1`)?.type]).toEqual([tick, `tsi.${tick}.v1`]);
+  });
+
   it('offers webhooks only public events, never inbound commands or plumbing', () => {
     expect(WEBHOOK_EVENT_TYPES).toContain(EventTypes.investigationCompleted);
     expect(WEBHOOK_EVENT_TYPES).toContain(EventTypes.findingCreated);
