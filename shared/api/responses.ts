@@ -17,7 +17,7 @@ import { HoldDocSchema } from '../compliance/holds/model.js';
 import { PolicySchema } from '../compliance/retention/policy.js';
 import { DECISIONS, CommentDocSchema } from '../investigations/model.js';
 import { STATUSES } from '../investigations/state-machine.js';
-import { AttemptDocSchema, DELIVERY_STATUSES, SubscriptionDocSchema } from '../webhooks/model.js';
+import { AttemptDocSchema, DeliveryDocSchema, SubscriptionDocSchema } from '../webhooks/model.js';
 import { pageOf } from './pagination.js';
 
 /**
@@ -110,23 +110,8 @@ export const SubscriptionViewSchema = SubscriptionDocSchema.omit({ secrets: true
   .extend({ secrets: z.array(z.object({ id: z.string(), created_at: z.string(), expires_at: z.string().nullable() })) })
   .meta({ id: 'WebhookSubscription' });
 export const SubscriptionWithSecretSchema = SubscriptionViewSchema.extend({ secret: z.string().describe('Shown once: sign-verification secret.') });
-export const DeliveryViewSchema = z
-  .object({
-    id: z.string(),
-    subscription_id: z.string(),
-    event_id: z.string(),
-    event_type: z.string(),
-    status: z.enum(DELIVERY_STATUSES),
-    attempts: z.number().int(),
-    next_attempt_at: z.string().nullable(),
-    last_status_code: z.number().int().nullable(),
-    last_error: z.string().nullable(),
-    dead_letter_reason: z.string().nullable(),
-    created_at: z.string(),
-    updated_at: z.string(),
-    completed_at: z.string().nullable(),
-    replays: z.number().int(),
-  })
+/** A delivery as admins see it: the stored record without the signed payload and the lease. */
+export const DeliveryViewSchema = DeliveryDocSchema.omit({ payload: true, lease_expires_at: true })
   .meta({ id: 'WebhookDelivery' });
 export const ReplayResultSchema = z.object({ result: z.unknown(), delivery: DeliveryViewSchema.nullable() });
 export const AttemptViewSchema = AttemptDocSchema.meta({ id: 'WebhookAttempt' });
