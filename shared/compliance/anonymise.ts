@@ -1,6 +1,8 @@
 /**
  * Pure rewriting of stored records for retention (anonymise) and erasure. Nothing here does I/O.
  */
+import { emptyResult } from '../investigations/model.js';
+
 export const ERASED = '[erased]';
 
 /** Retention's anonymise: the investigation keeps its id, state, dates and decision outcome only. */
@@ -12,14 +14,7 @@ export function anonymisedInvestigation(data: Record<string, unknown>, now: Date
     ...rest,
     subject: { type: subject.type ?? 'user_id', value: ERASED, erased: true },
     question: null,
-    steps: [],
-    findings: [],
-    risk: null,
-    recommended_action: null,
-    summary: null,
-    resolved_accounts: [],
-    usage_timeline: null,
-    linked_accounts: null,
+    ...emptyResult(),
     failure_reason: null,
     decision: decision ? { ...decision, rationale: ERASED } : null,
     anonymised_at: now.toISOString(),

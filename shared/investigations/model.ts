@@ -139,6 +139,14 @@ export const InvestigationDocSchema = z.object({
 });
 export type InvestigationDoc = z.infer<typeof InvestigationDocSchema>;
 
+/**
+ * Every field the agent's result fills (complete() sets them; anonymisation and erasure empty
+ * them). One list, so a new result field cannot be forgotten by the paths that must remove it.
+ */
+export function emptyResult(): Pick<InvestigationDoc, 'steps' | 'findings' | 'risk' | 'recommended_action' | 'summary' | 'resolved_accounts' | 'usage_timeline' | 'linked_accounts' | 'plan' | 'answers'> {
+  return { steps: [], findings: [], risk: null, recommended_action: null, summary: null, resolved_accounts: [], usage_timeline: null, linked_accounts: null, plan: null, answers: null };
+}
+
 export const CommentDocSchema = z.object({ id: z.string(), author: z.string(), body: z.string(), created_at: z.string() });
 export type CommentDoc = z.infer<typeof CommentDocSchema>;
 

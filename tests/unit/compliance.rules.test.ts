@@ -1,4 +1,4 @@
-import { collectTokens, replaceTokens } from '../../shared/compliance/anonymise.js';
+import { anonymisedInvestigation, collectTokens, replaceTokens } from '../../shared/compliance/anonymise.js';
 import { dueDate, dueFlag, erasureTransition } from '../../shared/compliance/erasure/model.js';
 import { CreateHoldSchema, holdsCovering, type HoldDoc, type InvestigationFacts } from '../../shared/compliance/holds/model.js';
 import { decide, isExpired } from '../../shared/compliance/retention/plan.js';
@@ -127,5 +127,30 @@ describe('mention rewriting', () => {
     const { value: out, replaced } = replaceTokens(value, new Set(['john@x.com', '10.0.0.1']));
     expect(out).toEqual({ summary: 'Linked to [erased], and u_1.', list: ['ip [erased]:'], n: 3 });
     expect(replaced).toBe(2);
+  });
+});
+
+describe('anonymising an investigation', () => {
+  it('empties every result field, including the plan and the direct answers', () => {
+    const completed = {
+      id: 'inv_1',
+      status: 'closed',
+      subject: { type: 'email', value: 'jane@example.com' },
+      question: 'did usage spike last week',
+      steps: [{ name: 'usage_summary' }],
+      findings: [{ title: 'Usage spike' }],
+      risk: { score: 15 },
+      recommended_action: { action: 'monitor' },
+      summary: 'usr_1 spiked',
+      resolved_accounts: ['usr_1'],
+      usage_timeline: { days: [] },
+      linked_accounts: { items: [], omitted: 0 },
+      plan: { planner: 'deterministic', scope: 'focused', intents: ['usage_spike'] },
+      answers: [{ topic: 'usage_spike', text: 'Yes: usr_1 synthesised 1,491,126 characters.', evidence: [] }],
+      decision: { outcome: 'no_action', rationale: 'usr_1 is a studio' },
+    };
+    const out = anonymisedInvestigation(completed, new Date(AT), 'retention');
+    expect(out).toMatchObject({ id: 'inv_1', status: 'closed', question: null, steps: [], findings: [], risk: null, recommended_action: null, summary: null, resolved_accounts: [], usage_timeline: null, linked_accounts: null, plan: null, answers: null });
+    expect(JSON.stringify(out)).not.toMatch(/usr_1|jane@example\.com/);
   });
 });
