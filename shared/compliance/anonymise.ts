@@ -2,8 +2,10 @@
  * Pure rewriting of stored records for retention (anonymise) and erasure. Nothing here does I/O.
  */
 import { emptyResult } from '../investigations/model.js';
+import { ERASED } from '../investigations/pii.js';
 
-export const ERASED = '[erased]';
+// The marker readers see for erased values: one definition, shared with the presenter.
+export { ERASED };
 
 /** Retention's anonymise: the investigation keeps its id, state, dates and decision outcome only. */
 export function anonymisedInvestigation(data: Record<string, unknown>, now: Date, by: 'retention' | 'erasure'): Record<string, unknown> {

@@ -1,6 +1,7 @@
 import type { Firestore } from '@google-cloud/firestore';
 import type { AuditLog } from '../audit/model.js';
 import { NotFoundError } from '../platform/errors.js';
+import { BatchWriter } from './batch-writer.js';
 import type { DeletionGate } from './gate.js';
 import { factsOf } from './holds/model.js';
 
@@ -19,11 +20,9 @@ export class InvestigationPurge {
     const comments = await ref.collection('comments').get();
     const idem = await this.deps.db.collection('idempotency_keys').where('investigation_id', '==', id).get();
     const refs = [...comments.docs.map((d) => d.ref), ...idem.docs.map((d) => d.ref), ref];
-    for (let i = 0; i < refs.length; i += 450) {
-      const b = this.deps.db.batch();
-      for (const r of refs.slice(i, i + 450)) b.delete(r);
-      await b.commit();
-    }
+    const writer = new BatchWriter(this.deps.db);
+    for (const r of refs) await writer.delete(r);
+    await writer.flush();
     await this.deps.audit.write({
       actor: actor.email,
       roles: actor.roles,

@@ -30,3 +30,13 @@ export async function scanInvestigations(
     after = page.docs[page.docs.length - 1]!;
   }
 }
+
+/** The investigation a stored event (outbox entry, webhook delivery payload) is about, if any. */
+export function eventInvestigation(payload: unknown): string | null {
+  try {
+    const e = (typeof payload === 'string' ? JSON.parse(payload) : payload) as { data?: { investigation_id?: unknown } };
+    return typeof e?.data?.investigation_id === 'string' ? e.data.investigation_id : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,9 +1,11 @@
-import type { DocumentReference, Firestore, QueryDocumentSnapshot } from '@google-cloud/firestore';
+import type { Firestore, QueryDocumentSnapshot } from '@google-cloud/firestore';
 import { isIP } from 'node:net';
 import { HoldSet } from '../gate.js';
 import { factsOf, type HoldDoc } from '../holds/model.js';
 import { HOLDS_COLLECTION } from '../holds/model.js';
 import { ERASED, collectTokens, erasedInvestigation, replaceTokens } from '../anonymise.js';
+import { BatchWriter } from '../batch-writer.js';
+import { eventInvestigation } from '../scan.js';
 import type { SubjectCrypto } from '../subject-crypto.js';
 import type { StoreCount } from './model.js';
 
@@ -69,14 +71,6 @@ async function pages(db: Firestore, collection: string, visit: (docs: QueryDocum
   }
 }
 
-function eventInvestigation(v: unknown): string | null {
-  try {
-    const e = (typeof v === 'string' ? JSON.parse(v) : v) as { data?: { investigation_id?: unknown } };
-    return typeof e?.data?.investigation_id === 'string' ? e.data.investigation_id : null;
-  } catch {
-    return null;
-  }
-}
 
 /** Phase 1: read-only. */
 export async function planErasure(db: Firestore, crypto: SubjectCrypto | null, subject: SubjectRefIdx): Promise<ErasePlan> {
@@ -158,42 +152,18 @@ export function blockingHolds(plan: ErasePlan, subject: SubjectRefIdx, holds: Ho
   const found = new Map<string, HoldDoc>();
   for (const h of holds.covering({ kind: 'subject', subject_index: subject.index })) found.set(h.id, h);
   const parents = new Set(plan.other.filter((o) => o.store === 'comments').map((o) => o.doc.ref.parent.parent?.id).filter((x): x is string => !!x));
-  for (const [id, data] of plan.touched) for (const h of holds.covering({ kind: 'investigation', investigation: factsOf(data) })) found.set(h.id, h);
+  for (const data of plan.touched.values()) for (const h of holds.covering({ kind: 'investigation', investigation: factsOf(data) })) found.set(h.id, h);
+  // Parents of mentioning comments that were not read themselves: only a hold naming them applies.
   for (const id of parents) {
-    const data = plan.touched.get(id);
-    const facts = data ? factsOf(data) : null;
+    if (plan.touched.has(id)) continue;
     for (const h of holds.holds) if (h.state === 'active' && h.target.kind === 'investigation' && h.target.investigation_id === id) found.set(h.id, h);
-    if (facts) for (const h of holds.covering({ kind: 'investigation', investigation: facts })) found.set(h.id, h);
   }
   return [...found.values()];
 }
 
-class Batcher {
-  private batch;
-  private n = 0;
-  constructor(private readonly db: Firestore) {
-    this.batch = db.batch();
-  }
-  async set(ref: DocumentReference, data: Record<string, unknown>) {
-    this.batch.set(ref, data);
-    if (++this.n >= 450) await this.flush();
-  }
-  async delete(ref: DocumentReference) {
-    this.batch.delete(ref);
-    if (++this.n >= 450) await this.flush();
-  }
-  async flush() {
-    if (!this.n) return;
-    const b = this.batch;
-    this.batch = this.db.batch();
-    this.n = 0;
-    await b.commit();
-  }
-}
-
 /** Phase 2: writes. Returns per-store counts for the receipt. */
 export async function applyErasure(db: Firestore, plan: ErasePlan, erasureId: string, now: Date): Promise<StoreCount[]> {
-  const w = new Batcher(db);
+  const w = new BatchWriter(db);
   const counts = new Map<string, StoreCount>();
   const count = (store: string, k: 'erased' | 'deleted') => {
     const c = counts.get(store) ?? { store, scanned: plan.scanned[store] ?? 0, erased: 0, deleted: 0 };

@@ -1,4 +1,4 @@
-import type { DocumentReference, DocumentSnapshot, Firestore, Query, QueryDocumentSnapshot, WriteBatch } from '@google-cloud/firestore';
+import type { DocumentSnapshot, Firestore, Query, QueryDocumentSnapshot } from '@google-cloud/firestore';
 import { FieldValue } from '@google-cloud/firestore';
 import type { AuditLog } from '../../audit/model.js';
 import type { Clock } from '../../platform/clock.js';
@@ -6,6 +6,8 @@ import type { Logger } from '../../platform/logger.js';
 import { HoldSet, type DeletionGate } from '../gate.js';
 import { factsOf, type InvestigationFacts } from '../holds/model.js';
 import { anonymisedInvestigation } from '../anonymise.js';
+import { BatchWriter } from '../batch-writer.js';
+import { eventInvestigation } from '../scan.js';
 import { DAY_MS, TTL_LOOKAHEAD_DAYS, decide, type Candidate } from './plan.js';
 import type { Policy, RetentionKind } from './policy.js';
 import type { PolicyStore } from './store.js';
@@ -45,40 +47,6 @@ export interface SweepReport {
 }
 
 const TERMINAL = new Set(['closed', 'cancelled', 'failed']);
-const COMMIT_AT = 450;
-
-/** Collects writes and commits them in batches. */
-class Writer {
-  private batch: WriteBatch;
-  private n = 0;
-  commits = 0;
-  constructor(private readonly db: Firestore) {
-    this.batch = db.batch();
-  }
-  async delete(ref: DocumentReference): Promise<void> {
-    this.batch.delete(ref);
-    await this.bump();
-  }
-  async update(ref: DocumentReference, data: Record<string, unknown>): Promise<void> {
-    this.batch.update(ref, data);
-    await this.bump();
-  }
-  async set(ref: DocumentReference, data: Record<string, unknown>): Promise<void> {
-    this.batch.set(ref, data);
-    await this.bump();
-  }
-  private async bump(): Promise<void> {
-    if (++this.n >= COMMIT_AT) await this.flush();
-  }
-  async flush(): Promise<void> {
-    if (!this.n) return;
-    const b = this.batch;
-    this.batch = this.db.batch();
-    this.n = 0;
-    this.commits++;
-    await b.commit();
-  }
-}
 
 function iso(v: unknown): string | null {
   if (v === undefined || v === null) return null;
@@ -130,14 +98,6 @@ function investigationSource(kind: RetentionKind, status: string): Source {
   };
 }
 
-function eventInvestigation(payload: unknown): string | null {
-  try {
-    const e = (typeof payload === 'string' ? JSON.parse(payload) : payload) as { data?: { investigation_id?: unknown } };
-    return typeof e?.data?.investigation_id === 'string' ? e.data.investigation_id : null;
-  } catch {
-    return null;
-  }
-}
 
 const SOURCES: Source[] = [
   investigationSource('investigations.closed', 'closed'),
@@ -241,7 +201,7 @@ async function sweepKind(
   const r: KindReport = { kind: source.kind, action: policy.action, days: policy.days, scanned: 0, deleted: 0, anonymised: 0, blocked: 0, stamped: 0, unstamped: 0, samples: { delete: [], anonymise: [], blocked: [] } };
   // Everything whose retention ends before now + lookahead: delete what is due, stamp the rest.
   const horizon = new Date(o.now.getTime() - policy.days * DAY_MS + TTL_LOOKAHEAD_DAYS * DAY_MS);
-  const writer = new Writer(deps.db);
+  const writer = new BatchWriter(deps.db);
   let after: QueryDocumentSnapshot | null = null;
   for (;;) {
     let q = source.query(deps.db, horizon).limit(o.pageSize);
@@ -348,7 +308,7 @@ async function loadFacts(db: Firestore, source: Source, docs: QueryDocumentSnaps
   return out;
 }
 
-async function deleteRecord(writer: Writer, kind: RetentionKind, doc: QueryDocumentSnapshot): Promise<void> {
+async function deleteRecord(writer: BatchWriter, kind: RetentionKind, doc: QueryDocumentSnapshot): Promise<void> {
   // An investigation goes with its comments (its stored API responses: deleteStoredResponses).
   if (kind.startsWith('investigations.') && Number(doc.get('comments_count') ?? 0) > 0) {
     const comments = await doc.ref.collection('comments').get();
@@ -362,14 +322,14 @@ async function deleteRecord(writer: Writer, kind: RetentionKind, doc: QueryDocum
 }
 
 /** Stored API responses of deleted investigations, looked up 30 ids per query. */
-async function deleteStoredResponses(db: Firestore, writer: Writer, ids: string[]): Promise<void> {
+async function deleteStoredResponses(db: Firestore, writer: BatchWriter, ids: string[]): Promise<void> {
   for (let i = 0; i < ids.length; i += 30) {
     const idem = await db.collection('idempotency_keys').where('investigation_id', 'in', ids.slice(i, i + 30)).get();
     for (const d of idem.docs) await writer.delete(d.ref);
   }
 }
 
-async function anonymiseRecord(writer: Writer, doc: QueryDocumentSnapshot, now: Date): Promise<void> {
+async function anonymiseRecord(writer: BatchWriter, doc: QueryDocumentSnapshot, now: Date): Promise<void> {
   const comments = await doc.ref.collection('comments').get();
   for (const c of comments.docs) await writer.delete(c.ref);
   await writer.set(doc.ref, anonymisedInvestigation(doc.data(), now, 'retention'));
