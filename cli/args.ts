@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import type { SubjectType } from '../shared/investigations/model.js';
+import { IDEMPOTENCY_KEY_PATTERN } from '../shared/platform/idempotency.js';
 import { STATUSES } from '../shared/investigations/state-machine.js';
 import { AUDIT_USAGE } from './audit-commands.js';
 import { parseWarehouseArgs, WAREHOUSE_HELP, type WarehouseCommand } from './warehouse-commands.js';
@@ -165,7 +166,7 @@ export function parseCli(argv: readonly string[]): ParseResult {
       const question = flag('question')?.trim();
       if (question === '') return { ok: false, error: '--question must not be empty', topic: first };
       const key = flag('idempotency-key');
-      if (key !== undefined && !/^[\x21-\x7e]{1,255}$/.test(key)) {
+      if (key !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(key)) {
         return { ok: false, error: '--idempotency-key must be 1-255 visible ASCII characters', topic: first };
       }
       return {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ResponseSpec, Route } from '../platform/http.js';
+import { IDEMPOTENCY_KEY_PATTERN } from '../platform/idempotency.js';
 
 /**
  * The OpenAPI 3.1 document of the API, generated from the route table: the same zod objects the
@@ -93,7 +94,7 @@ export function buildOpenApi(routes: readonly Route[], opts: { title?: string; s
         in: 'header',
         required: false,
         description: 'Makes the POST safe to retry: the same key with the same body replays the first response (`Idempotent-Replayed: true`); with a different body it is 422 `idempotency-key-reused`. Keys are per principal and path, kept 7 days.',
-        schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,255}$' },
+        schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN.source },
       });
     }
     if (route.version) {

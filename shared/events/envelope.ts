@@ -18,10 +18,11 @@ const MessagePublishedSchema = z.object({
 });
 
 export function wrapForDelivery(event: PlatformEvent, subscription: string, messageId: string, publishTime: Date) {
+  const { data, attributes } = toPubSubMessage(event);
   return {
     message: {
-      data: Buffer.from(JSON.stringify(event)).toString('base64'),
-      attributes: toPubSubMessage(event).attributes,
+      data: data.toString('base64'),
+      attributes,
       messageId,
       publishTime: publishTime.toISOString(),
     },

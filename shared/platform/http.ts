@@ -167,10 +167,6 @@ function sameAsDeclared(route: Route | undefined, part: 'body' | 'query', schema
   }
 }
 
-export function rawBodyOf(req: Request): Buffer {
-  return rawBody(req);
-}
-
 function rawBody(req: Request): Buffer {
   if (Buffer.isBuffer(req.rawBody)) return req.rawBody;
   if (Buffer.isBuffer(req.body)) return req.body;

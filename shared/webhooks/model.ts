@@ -85,6 +85,11 @@ export const DeliveryDocSchema = z.object({
 });
 export type DeliveryDoc = z.infer<typeof DeliveryDocSchema>;
 
+/** A delivery the sweep may attempt now: pending, its time has come, and no live lease on it. */
+export function isDue(d: DeliveryDoc, nowIso: string): boolean {
+  return d.status === 'pending' && d.next_attempt_at !== null && d.next_attempt_at <= nowIso && (d.lease_expires_at === null || d.lease_expires_at <= nowIso);
+}
+
 export const AttemptDocSchema = z.object({
   id: z.string(),
   delivery_id: z.string(),

@@ -11,6 +11,7 @@ import { recordWebhookFailure } from '../platform/metrics.js';
 import { hasAttemptsLeft, parseRetryAfter, retryDelayMs, verdictOf } from './backoff.js';
 import {
   RETENTION_DAYS,
+  isDue,
   presentDelivery,
   presentSubscription,
   type AttemptDoc,
@@ -249,11 +250,7 @@ export class WebhookService {
     const claimedAt = this.now();
     const nowIso = claimedAt.toISOString();
     const lease = new Date(claimedAt.getTime() + (this.deps.leaseMs ?? 5 * 60_000)).toISOString();
-    const claimed = await this.deps.store.mutateDelivery(id, (d) =>
-      d.status === 'pending' && d.next_attempt_at !== null && d.next_attempt_at <= nowIso && (d.lease_expires_at === null || d.lease_expires_at <= nowIso)
-        ? { ...d, lease_expires_at: lease }
-        : null,
-    );
+    const claimed = await this.deps.store.mutateDelivery(id, (d) => (isDue(d, nowIso) ? { ...d, lease_expires_at: lease } : null));
     if (!claimed) return 'skipped';
     const log = this.log.child({ delivery_id: id, subscription_id: claimed.subscription_id, event_id: claimed.event_id });
 

@@ -1,6 +1,6 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { NotFoundError } from '../platform/errors.js';
-import { AttemptDocSchema, COLLECTIONS, DeliveryDocSchema, SubscriptionDocSchema, type AttemptDoc, type DeliveryDoc, type SubscriptionDoc } from './model.js';
+import { AttemptDocSchema, COLLECTIONS, DeliveryDocSchema, isDue, SubscriptionDocSchema, type AttemptDoc, type DeliveryDoc, type SubscriptionDoc } from './model.js';
 
 const ALREADY_EXISTS = 6;
 
@@ -105,7 +105,7 @@ export class WebhookStore {
     const snap = await this.deliveries().where('status', '==', 'pending').limit(1000).get();
     return snap.docs
       .map((d) => DeliveryDocSchema.parse(d.data()))
-      .filter((d) => d.next_attempt_at !== null && d.next_attempt_at <= now && (d.lease_expires_at === null || d.lease_expires_at <= now))
+      .filter((d) => isDue(d, now))
       .sort((a, b) => (a.next_attempt_at! < b.next_attempt_at! ? -1 : 1))
       .slice(0, limit);
   }
