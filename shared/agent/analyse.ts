@@ -104,9 +104,9 @@ function listIds(ids: string[], max = 5): string {
   return ids.length > max ? `${shown} and ${ids.length - max} more` : shown;
 }
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
-function groupBy<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {
+export function groupBy<T>(rows: T[], key: (r: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
   for (const r of rows) {
     const k = key(r);
@@ -186,7 +186,7 @@ export function moderationFindings(obs: Observations): FindingDraft[] {
   return out;
 }
 
-const LINK_WORDS: Record<string, string> = { card: 'a payment card', device: 'a login device', ip: 'an IP address' };
+export const LINK_WORDS: Record<string, string> = { card: 'a payment card', device: 'a login device', ip: 'an IP address' };
 const joinWords = (words: string[]) => (words.length <= 1 ? (words[0] ?? '') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`);
 
 export function linkedAccountFindings(obs: Observations): FindingDraft[] {

@@ -1,4 +1,4 @@
-import { formatNumber, spikeDays, type Observations } from './analyse.js';
+import { formatNumber, groupBy, LINK_WORDS, plural, spikeDays, type Observations } from './analyse.js';
 import type { Answer } from './model.js';
 import type { Intent } from './question.js';
 
@@ -8,9 +8,7 @@ import type { Intent } from './question.js';
  * gets an answer that says "no" rather than an invented finding. Ids only, never personal data.
  * Each answer cites the rows it rests on (an answer of "none" cites none).
  */
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const LINK_FOR: Partial<Record<Intent, 'card' | 'device' | 'ip'>> = { linked_card: 'card', linked_device: 'device', linked_ip: 'ip' };
-const LINK_WORDS = { card: 'a payment card', device: 'a login device', ip: 'an IP address' } as const;
 
 export function answerQuestion(intents: readonly Intent[], obs: Observations): Answer[] {
   const out: Answer[] = [];
@@ -30,9 +28,7 @@ function voiceAnswers(obs: Observations): Answer[] {
   if (!rows.length) {
     return [{ topic: 'voice_users', text: `No account used the voice(s) in the last ${days} days.`, evidence: [] }];
   }
-  const byVoice = new Map<string, typeof rows>();
-  for (const r of rows) byVoice.set(r.voice_id, [...(byVoice.get(r.voice_id) ?? []), r]);
-  return [...byVoice].map(([voiceId, users]) => {
+  return [...groupBy(rows, (r) => r.voice_id)].map(([voiceId, users]) => {
     const owner = users[0]!.owner_user_id;
     const others = users.filter((u) => u.user_id !== owner);
     const list = users

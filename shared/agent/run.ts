@@ -22,7 +22,7 @@ import {
 } from './model.js';
 import { answerQuestion } from './answers.js';
 import { deterministicPlanner, HISTORY_DAYS, uncheckedPatterns, type Planner } from './planner.js';
-import { readQuestion } from './question.js';
+import { INTENTS, type Intent } from './question.js';
 import { markStaleFindings, staleTables } from './staleness.js';
 import { recommendAction, scoreRisk } from './scoring.js';
 import { STEPS, stepInfo, type StepContext, type StepDefinition } from './steps.js';
@@ -181,7 +181,9 @@ export async function runInvestigation(
     ...planNote(plan),
   });
   const { steps: _planned, ...planInfo } = plan;
-  const answers = resolved ? answerQuestion(readQuestion(question).intents, observations) : [];
+  // The plan records what the question asked (both planners read it once); answers follow it.
+  const intents = plan.intents.filter((i): i is Intent => (INTENTS as readonly string[]).includes(i));
+  const answers = resolved ? answerQuestion(intents, observations) : [];
   log?.info('investigation finished', { steps: records.length, findings: findings.length, risk_score: risk.score, action: action.action });
   // Compact copies for reports (no personal data in these rows); absent when the step did not succeed.
   const usageParams = records.find((r) => r.name === 'usage_summary' && r.status === 'ok')?.params;

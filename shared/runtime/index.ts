@@ -5,7 +5,7 @@ import { LocalFileAuditLog } from '../audit/local-file.js';
 import type { AuditLog } from '../audit/model.js';
 import { RoleBindings } from '../auth/bindings.js';
 import type { Planner } from '../agent/planner.js';
-import { createConfiguredPlanner } from '../agent/llm/index.js';
+import { createConfiguredPlanner, LLM_PLANNER_FLAG } from '../agent/llm/index.js';
 import { FeatureFlags } from '../flags/flags.js';
 import { LocalIssuer } from '../auth/local-issuer.js';
 import { permissionsOf, type Role } from '../auth/policy.js';
@@ -167,7 +167,7 @@ export function buildRuntime(config: Config, overrides: RuntimeOverrides = {}): 
   const bindings = lazy(() => new RoleBindings(firestore()));
   const flags = lazy(() => new FeatureFlags(firestore(), { clock, logger: logger.child({ component: 'flags' }) }));
   const planner = lazy(() =>
-    createConfiguredPlanner({ config, secrets, isLlmPlannerEnabled: () => flags().isEnabled('llm_planner'), logger }),
+    createConfiguredPlanner({ config, secrets, isLlmPlannerEnabled: () => flags().isEnabled(LLM_PLANNER_FLAG), logger }),
   );
   const dataProtection = lazy(() => createDataProtection({ config, firestore: firestore(), secrets, clock, ...(overrides.kmsKeyName ? { kmsKeyName: overrides.kmsKeyName } : {}) }));
   const store = lazy(() => new InvestigationStore(firestore(), new InvestigationPii(dataProtection())));

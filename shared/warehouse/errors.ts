@@ -31,12 +31,6 @@ export class WarehouseUnavailableError extends AppError {
   }
 }
 
-/** A template that breaks the SQL subset rules: a programming error, caught before any engine sees it. */
-export class SqlTemplateError extends AppError {
-  constructor(detail: string) {
-    super('warehouse-template-invalid', 500, 'Invalid query template', detail);
-  }
-}
 
 /** The query ran past its timeout and was cancelled (DuckDB interrupt / BigQuery jobs.cancel). */
 export class WarehouseTimeoutError extends AppError {
