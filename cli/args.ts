@@ -8,6 +8,7 @@ import { parseWarehouseArgs, WAREHOUSE_HELP, type WarehouseCommand } from './war
 import { BACKUP_HELP, parseBackupArgs, type BackupCommand } from './backup-commands.js';
 import { RETENTION_HELP, parseRetentionArgs, type RetentionCommand } from './compliance-commands.js';
 import { QUALITY_HELP, parseQualityArgs, type QualityCommand } from './quality-commands.js';
+import { parseErrorText } from './parse-error.js';
 
 /**
  * Command-line parsing and settings resolution, pure: argv and an env record in, a typed command or
@@ -356,6 +357,5 @@ function positiveInt(text: string): number | null {
 
 /** node:util's messages mention internals ("parseArgs"); keep the part a user can act on. */
 function parseArgsMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/\. To specify a positional argument.*$/s, '').replace(/^.*?(Unknown option|Option)/s, '$1');
+  return parseErrorText(error).replace(/^.*?(Unknown option|Option)/s, '$1');
 }

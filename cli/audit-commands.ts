@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { verifyAuditChain, verifyAuditChains, type ChainVerification } from '../shared/audit/chain.js';
+import { parseErrorText } from './parse-error.js';
 
 /**
  * `tsi audit verify`: checks the audit log's hash chain offline, from a file, with no server and no
@@ -40,7 +41,7 @@ export function parseAuditArgs(argv: readonly string[]): { ok: true; command: Au
     if (values.file !== undefined && values.file.trim() === '') return { ok: false, error: '--file must not be empty' };
     return { ok: true, command: { kind: 'verify', file: values.file ?? null, json: values.json === true } };
   } catch (error) {
-    return { ok: false, error: (error instanceof Error ? error.message : String(error)).replace(/\. To specify a positional.*$/s, '') };
+    return { ok: false, error: parseErrorText(error) };
   }
 }
 

@@ -12,6 +12,7 @@ import { systemClock } from '../shared/platform/clock.js';
 import { createSecretStore } from '../shared/secrets/index.js';
 import { loadConfig } from '../shared/platform/config.js';
 import { Logger } from '../shared/platform/logger.js';
+import { parseErrorText } from './parse-error.js';
 
 /**
  * `tsi backup create|restore`: the logical backup of Firestore (shared/backup/). Works on the
@@ -51,7 +52,7 @@ export function parseBackupArgs(argv: readonly string[]): BackupParse {
       strict: true,
     }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
   } catch (error) {
-    return { ok: false, error: `backup ${action}: ${(error instanceof Error ? error.message : String(error)).replace(/\. To specify a positional argument.*$/s, '')}` };
+    return { ok: false, error: `backup ${action}: ${parseErrorText(error)}` };
   }
   if (values.help) return { ok: true, command: { action: 'help' } };
   if (action === 'create') {

@@ -10,6 +10,7 @@ import { systemClock } from '../shared/platform/clock.js';
 import { loadConfig } from '../shared/platform/config.js';
 import { Logger } from '../shared/platform/logger.js';
 import { join } from 'node:path';
+import { parseErrorText } from './parse-error.js';
 
 /**
  * `tsi retention sweep [--dry-run]`: runs the retention sweep now. With the local stack running,
@@ -38,7 +39,7 @@ export function parseRetentionArgs(argv: readonly string[]): { ok: true; command
     if (positionals.length) return { ok: false, error: `retention sweep: unexpected argument "${positionals[0]}"` };
     return { ok: true, command: { action: 'sweep', dryRun: values['dry-run'] === true, as: values.as ?? 'compliance@example.com', ...(values.url ? { url: values.url } : {}) } };
   } catch (error) {
-    return { ok: false, error: `retention sweep: ${(error instanceof Error ? error.message : String(error)).replace(/\. To specify a positional argument.*$/s, '')}` };
+    return { ok: false, error: `retention sweep: ${parseErrorText(error)}` };
   }
 }
 

@@ -12,6 +12,7 @@ import { buildRuntime } from '../shared/runtime/index.js';
 import { LocalFirestoreServer } from '../shared/store/emulator-server.js';
 import { PROJECT_INDEX_FILE } from '../shared/store/emulator/indexes.js';
 import { createFirestore } from '../shared/store/firestore.js';
+import { parseErrorText } from './parse-error.js';
 
 /**
  * `tsi quality check [--json]`: runs the data-quality checks now and prints them; exit 1 when a
@@ -38,7 +39,7 @@ export function parseQualityArgs(argv: readonly string[]): { ok: true; command: 
     if (positionals.length) return { ok: false, error: `quality check: unexpected argument "${positionals[0]}"` };
     return { ok: true, command: { action: 'check', json: values.json === true, ...(values.url ? { url: values.url } : {}) } };
   } catch (error) {
-    return { ok: false, error: `quality check: ${(error instanceof Error ? error.message : String(error)).replace(/\. To specify a positional argument.*$/s, '')}` };
+    return { ok: false, error: `quality check: ${parseErrorText(error)}` };
   }
 }
 

@@ -8,6 +8,7 @@ import { Logger } from '../shared/platform/logger.js';
 import { TABLE_NAMES } from '../shared/warehouse/contract.js';
 import { MAX_USERS, MIN_USERS } from '../shared/warehouse/generator.js';
 import type { ContractProblem } from '../shared/warehouse/load.js';
+import { parseErrorText } from './parse-error.js';
 
 /**
  * `tsi warehouse load|generate`: tools for the LOCAL warehouse. They work on the data folder
@@ -52,8 +53,7 @@ export function parseWarehouseArgs(argv: readonly string[]): WarehouseParse {
           };
     ({ values, positionals } = parseArgs({ args: [...rest], options, allowPositionals: true, strict: true }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return { ok: false, error: `warehouse ${action}: ${message.replace(/\. To specify a positional argument.*$/s, '')}` };
+    return { ok: false, error: `warehouse ${action}: ${parseErrorText(error)}` };
   }
   if (values.help) return { ok: true, command: { action: 'help' } };
 
