@@ -71,8 +71,9 @@ interface Source {
   kind: RetentionKind;
   /** Query over records whose retention could end by `horizon` (ISO), in a stable order. */
   query(db: Firestore, horizon: Date): Query;
-  candidate(doc: QueryDocumentSnapshot, facts: (id: string | null) => InvestigationFacts | null): Omit<Candidate, 'heldBy'> & { investigationId: string | null };
-  /** Investigation ids whose facts the page needs (for holds). */
+  /** The record's retention facts; `parent` is its investigation's facts (read once per page). */
+  candidate(doc: QueryDocumentSnapshot, parent: InvestigationFacts | null): Omit<Candidate, 'heldBy'>;
+  /** The investigation the record belongs to (for its facts and the holds on it). */
   investigationOf(doc: QueryDocumentSnapshot): string | null;
   stampable: boolean;
 }
@@ -92,7 +93,6 @@ function investigationSource(kind: RetentionKind, status: string): Source {
         expireAt: iso(d.expire_at),
         eligible: d.status === status,
         anonymised: d.anonymised_at !== undefined,
-        investigationId: doc.id,
       };
     },
   };
@@ -110,10 +110,8 @@ const SOURCES: Source[] = [
     // filter runs in the planner.
     query: (db) => db.collectionGroup('comments'),
     investigationOf: (doc) => doc.ref.parent.parent?.id ?? null,
-    candidate(doc, facts) {
-      const inv = doc.ref.parent.parent?.id ?? null;
-      const f = facts(inv);
-      return { anchor: String(doc.get('created_at')), expireAt: iso(doc.get('expire_at')), eligible: f === null || TERMINAL.has(f.status), investigationId: inv };
+    candidate(doc, parent) {
+      return { anchor: String(doc.get('created_at')), expireAt: iso(doc.get('expire_at')), eligible: parent === null || TERMINAL.has(parent.status) };
     },
   },
   {
@@ -123,7 +121,7 @@ const SOURCES: Source[] = [
     investigationOf: (doc) => eventInvestigation(doc.get('payload')),
     candidate(doc) {
       // Pending deliveries are still work: only settled ones age out.
-      return { anchor: String(doc.get('created_at')), expireAt: iso(doc.get('expire_at')), eligible: doc.get('status') !== 'pending', investigationId: eventInvestigation(doc.get('payload')) };
+      return { anchor: String(doc.get('created_at')), expireAt: iso(doc.get('expire_at')), eligible: doc.get('status') !== 'pending' };
     },
   },
   {
@@ -132,7 +130,7 @@ const SOURCES: Source[] = [
     query: (db, horizon) => db.collection('idempotency_keys').where('created_at', '<', horizon.toISOString()).orderBy('created_at'),
     investigationOf: (doc) => (doc.get('investigation_id') as string | undefined) ?? null,
     candidate(doc) {
-      return { anchor: String(doc.get('created_at')), expireAt: iso(doc.get('expire_at')), eligible: true, investigationId: (doc.get('investigation_id') as string | undefined) ?? null };
+      return { anchor: String(doc.get('created_at')), expireAt: iso(doc.get('expire_at')), eligible: true };
     },
   },
   {
@@ -141,7 +139,7 @@ const SOURCES: Source[] = [
     query: (db, horizon) => db.collection('outbox').where('created_at', '<', horizon.toISOString()).orderBy('created_at'),
     investigationOf: (doc) => eventInvestigation(doc.get('event')),
     candidate(doc) {
-      return { anchor: String(doc.get('created_at')), expireAt: iso(doc.get('expire_at')), eligible: doc.get('published_at') !== null && doc.get('published_at') !== undefined, investigationId: eventInvestigation(doc.get('event')) };
+      return { anchor: String(doc.get('created_at')), expireAt: iso(doc.get('expire_at')), eligible: doc.get('published_at') !== null && doc.get('published_at') !== undefined };
     },
   },
 ];
@@ -210,13 +208,16 @@ async function sweepKind(
     if (page.empty) break;
     after = page.docs[page.docs.length - 1]!;
     r.scanned += page.size;
-    const facts = await loadFacts(deps.db, source, page.docs);
+    // Each record's investigation, worked out once (for deliveries and the outbox it parses JSON).
+    const parents = page.docs.map((d) => source.investigationOf(d));
+    const facts = await loadFacts(deps.db, source, page.docs, parents);
     const deletedIds: string[] = [];
     const blocked: { record: string; legal_holds: readonly string[] }[] = [];
     const gone: QueryDocumentSnapshot[] = [];
-    for (const doc of page.docs) {
-      const c = source.candidate(doc, (id) => (id ? (facts.get(id) ?? null) : null));
-      const f = c.investigationId ? facts.get(c.investigationId) : undefined;
+    for (const [i, doc] of page.docs.entries()) {
+      const inv = parents[i];
+      const f = (inv && facts.get(inv)) || null;
+      const c = source.candidate(doc, f);
       const heldBy = f ? holds.covering({ kind: 'investigation', investigation: f }).map((h) => h.id) : [];
       const d = decide({ ...c, heldBy }, policy, o.now);
       const label = doc.ref.path;
@@ -294,13 +295,13 @@ async function sweepKind(
   return r;
 }
 
-async function loadFacts(db: Firestore, source: Source, docs: QueryDocumentSnapshot[]): Promise<Map<string, InvestigationFacts>> {
+async function loadFacts(db: Firestore, source: Source, docs: QueryDocumentSnapshot[], parents: (string | null)[]): Promise<Map<string, InvestigationFacts>> {
   const out = new Map<string, InvestigationFacts>();
   if (source.kind.startsWith('investigations.')) {
     for (const d of docs) out.set(d.id, factsOf(d.data()));
     return out;
   }
-  const ids = [...new Set(docs.map((d) => source.investigationOf(d)).filter((x): x is string => x !== null))];
+  const ids = [...new Set(parents.filter((x): x is string => x !== null))];
   for (let i = 0; i < ids.length; i += 300) {
     const snaps: DocumentSnapshot[] = await db.getAll(...ids.slice(i, i + 300).map((id) => db.collection('investigations').doc(id)));
     for (const s of snaps) if (s.exists) out.set(s.id, factsOf(s.data()!));
