@@ -94,25 +94,27 @@ export async function startStack(env: NodeJS.ProcessEnv = process.env, logger: L
     pushToken: async (event) => (runtime.issuer ? runtime.issuer.issue(String(event.data.requested_by), { audience: config.audience, ttlSeconds: 600 }) : null),
   });
 
+  // Cloud Scheduler's stand-in: each job's tick published on the bus every interval.
+  const timers: NodeJS.Timeout[] = [];
+  const every = (ms: number, job: string, tick: () => Promise<void>) => {
+    const t = setInterval(() => void tick().catch((e) => log.warn('scheduler tick failed', { job, error: String(e) })), ms);
+    t.unref();
+    timers.push(t);
+  };
   const reconcileNow = async () => {
     await bus.publish(makeEvent(EventTypes.schedulerReconcile, undefined, { job: 'reconcile' }, runtime.clock.now()));
   };
-  // Cloud Scheduler's stand-in; a first run right away picks up work a previous hard kill left behind.
-  const timer = setInterval(() => void reconcileNow().catch((e) => log.warn('scheduler tick failed', { error: String(e) })), config.worker.reconcileSeconds * 1000);
-  timer.unref();
-  await reconcileNow();
-  // Cloud Scheduler's stand-in for the retention sweep (TSI_RETENTION_INTERVAL_MINUTES).
   const retentionNow = async (dryRun = false) => {
     await bus.publish(makeEvent(EventTypes.schedulerRetention, undefined, { job: 'retention', ...(dryRun ? { dry_run: true } : {}) }, runtime.clock.now()));
   };
-  const retentionTimer = setInterval(() => void retentionNow().catch((e) => log.warn('retention tick failed', { error: String(e) })), config.retention.intervalMinutes * 60_000);
-  retentionTimer.unref();
-  // Cloud Scheduler's stand-in for the data-quality checks (TSI_QUALITY_INTERVAL_MINUTES).
   const qualityNow = async () => {
     await bus.publish(makeEvent(EventTypes.schedulerDataQuality, undefined, { job: 'data_quality' }, runtime.clock.now()));
   };
-  const qualityTimer = setInterval(() => void qualityNow().catch((e) => log.warn('data-quality tick failed', { error: String(e) })), config.quality.intervalMinutes * 60_000);
-  qualityTimer.unref();
+  every(config.worker.reconcileSeconds * 1000, 'reconcile', reconcileNow);
+  every(config.retention.intervalMinutes * 60_000, 'retention', () => retentionNow());
+  every(config.quality.intervalMinutes * 60_000, 'data_quality', qualityNow);
+  // A first reconcile right away picks up work a previous hard kill left behind.
+  await reconcileNow();
 
   let stopped = false;
   return {
@@ -128,9 +130,7 @@ export async function startStack(env: NodeJS.ProcessEnv = process.env, logger: L
     async stop() {
       if (stopped) return;
       stopped = true;
-      clearInterval(timer);
-      clearInterval(retentionTimer);
-      clearInterval(qualityTimer);
+      for (const t of timers) clearInterval(t);
       // Deliveries in flight still need the gateway, so the bus stops first.
       await bus.close();
       await new Promise<void>((resolve) => {

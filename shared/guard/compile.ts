@@ -4,7 +4,7 @@ import type { ParamValue, QueryActor, QueryOrigin, TableScan } from '../warehous
 import { analyse, type Analysis } from './analyse.js';
 import { normaliseSql } from './normalise.js';
 import { parseBigQuery } from './parse.js';
-import { checkQuery, type Refusal, type WindowPolicy } from './rules.js';
+import { checkQuery, STRUCTURAL_RULES, type Refusal, type WindowPolicy } from './rules.js';
 import { renderFor, type EngineSpelling } from './translate.js';
 import { createHash } from 'node:crypto';
 
@@ -52,7 +52,7 @@ export function compileQuery(input: CompileInput): CompiledQuery {
   }
   const analysis = analyse(program, { params: input.params, now: input.now });
   const refusals = checkQuery(analysis, input);
-  const structural = refusals.length === 1 && ['single-statement', 'read-only', 'syntax-not-allowed', 'function-not-allowed', 'table-not-allowed', 'column-not-allowed'].includes(refusals[0]!.rule);
+  const structural = refusals.length === 1 && STRUCTURAL_RULES.has(refusals[0]!.rule);
   const unbound = refusals.some((r) => r.rule === 'unbound-parameter');
   const normalisedSql = normaliseSql(input.sql, program);
   const tables = [...new Set(analysis.tables.map((t) => t.table))];

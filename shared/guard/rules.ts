@@ -25,6 +25,9 @@ export const GUARD_RULES = [
 ] as const;
 export type GuardRule = (typeof GUARD_RULES)[number];
 
+/** The rules checkStructure returns: a query broken this way is neither analysed further nor priced. */
+export const STRUCTURAL_RULES: ReadonlySet<GuardRule> = new Set(['single-statement', 'read-only', 'syntax-not-allowed', 'function-not-allowed', 'table-not-allowed', 'column-not-allowed']);
+
 
 export interface WindowPolicy {
   /** Widest partition window in days, for every partitioned table without its own entry. */
