@@ -11,7 +11,7 @@ import { rootLogger, type Logger } from '../shared/platform/logger.js';
 import { buildRuntime, setRuntime, type Runtime } from '../shared/runtime/index.js';
 import { LocalFirestoreServer } from '../shared/store/emulator-server.js';
 import { PROJECT_INDEX_FILE } from '../shared/store/emulator/indexes.js';
-import { ensureLocalWarehouse } from '../shared/warehouse/index.js';
+import { ensureLocalWarehouse } from '../shared/warehouse/local.js';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { createGateway } from './gateway.js';
 

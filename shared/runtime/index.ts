@@ -29,7 +29,7 @@ import { rootLogger, type Logger } from '../platform/logger.js';
 import { createSecretStore } from '../secrets/index.js';
 import type { SecretStore } from '../secrets/port.js';
 import { createFirestore } from '../store/firestore.js';
-import { createWarehouse } from '../warehouse/index.js';
+import { createWarehouse } from '../warehouse/create.js';
 import type { Warehouse } from '../warehouse/port.js';
 
 /**
