@@ -112,7 +112,7 @@ export function buildRuntime(config: Config, overrides: RuntimeOverrides = {}): 
       : new LocalFileAuditLog(join(config.dataDir, 'audit', 'audit.jsonl'), clock);
   const secrets = createSecretStore(config);
   const issuer = config.adapters.identity === 'local' ? new LocalIssuer(secrets) : null;
-  const verifier = new TokenVerifier({ mode: config.adapters.identity, audience: config.audience, iapAudience: config.iapAudience, localIssuer: issuer ?? undefined });
+  const verifier = new TokenVerifier({ mode: config.adapters.identity, audience: config.audience, iapAudience: config.iapAudience, localIssuer: issuer ?? undefined, ...(config.googleCertsUrl ? { certsUrl: config.googleCertsUrl } : {}) });
   const warehouse = createWarehouse(config, { logger: logger.child({ component: 'warehouse' }), clock, audit });
 
   const runtime: Runtime = {
