@@ -30,6 +30,8 @@ const FRAMEWORK = join(ROOT, 'node_modules', '@google-cloud', 'functions-framewo
 export const PROJECT = 'tsi-bundle-test';
 export const AUDIENCE = 'https://api.bundle.test';
 export const TOPIC = 'tsi-events';
+/** A requesting system's push-subscription service account (intake). */
+export const SERVICE_PRINCIPAL = `requester@${PROJECT}.iam.gserviceaccount.com`;
 const DATASET = 'dbt_marts';
 const quiet = new Logger({}, () => undefined, 'ERROR');
 
@@ -110,6 +112,7 @@ export async function startStandIns(): Promise<StandIns> {
     publisher: { kind: 'local', publish: async () => undefined, ping: async () => undefined, close: async () => undefined },
   });
   await rt.bindings.seedLocal(LOCAL_ROLE_BINDINGS);
+  await rt.bindings.put({ email: SERVICE_PRINCIPAL, roles: ['service'], team: null }, 'bundle-suite-setup');
   await rt.close();
 
   return {
