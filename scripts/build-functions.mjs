@@ -6,8 +6,8 @@
 // dist/functions/artifacts.auto.tfvars.json as <name>/<sha256>.zip (content hash) for Terraform.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { zipSync } from 'fflate';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
@@ -38,6 +38,8 @@ const localOnlySources = {
   },
 };
 const only = process.argv.slice(2);
+// Zip timestamps are local DOS times; any fixed value gives a stable hash.
+const ZIP_TIME = new Date(1980, 0, 1, 12);
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
@@ -88,7 +90,9 @@ for (const fn of manifest.functions) {
   const pkg = { name: `tsi-${fn.name}`, private: true, type: 'module', main: 'index.js', engines: { node: '>=20' }, dependencies };
   writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
   // Deterministic zip (fixed timestamps, sorted entries) so the same code gives the same hash.
-  execFileSync('sh', ['-c', `cd "${dir}" && find . -type f -exec touch -t 198001010000 {} + && find . -type f | LC_ALL=C sort | zip -X -q -D "../${fn.name}.zip" -@`]);
+  const entries = {};
+  for (const file of readdirSync(dir).sort()) entries[file] = [readFileSync(join(dir, file)), { mtime: ZIP_TIME, level: 9 }];
+  writeFileSync(join(out, `${fn.name}.zip`), zipSync(entries));
   const hash = createHash('sha256').update(readFileSync(join(out, `${fn.name}.zip`))).digest('hex');
   artifacts[fn.name] = `${fn.name}/${hash}.zip`;
   const size = readFileSync(join(dir, 'index.js')).length;
