@@ -11,8 +11,8 @@ import { rootLogger, type Logger } from '../shared/platform/logger.js';
 import { buildRuntime, setRuntime, type Runtime } from '../shared/runtime/index.js';
 import { LocalFirestoreServer } from '../shared/store/emulator-server.js';
 import { PROJECT_INDEX_FILE } from '../shared/store/emulator/indexes.js';
-import { ensureLocalWarehouse } from '../shared/warehouse/index.js';
-import { hostFunction } from './function-host.js';
+import { ensureLocalWarehouse } from '../shared/warehouse/local.js';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { createGateway } from './gateway.js';
 
 /**
@@ -64,8 +64,10 @@ export async function startStack(env: NodeJS.ProcessEnv = process.env, logger: L
   await import('../functions/retention/index.js');
   await import('../functions/erasure/index.js');
   await import('../functions/data-quality/index.js');
-  const api = hostFunction('api', logger);
-  const functions: Record<string, Server> = { worker: hostFunction('worker', logger), reconciler: hostFunction('reconciler', logger), webhooks: hostFunction('webhooks', logger), intake: hostFunction('intake', logger), retention: hostFunction('retention', logger), erasure: hostFunction('erasure', logger), 'data-quality': hostFunction('dataQuality', logger) };
+  // Each function in the Functions Framework's own server, exactly as Cloud Functions runs it: no
+  // middleware of ours around it (framework errors reach the kit through framework-errors.ts).
+  const api = getTestServer('api');
+  const functions: Record<string, Server> = { worker: getTestServer('worker'), reconciler: getTestServer('reconciler'), webhooks: getTestServer('webhooks'), intake: getTestServer('intake'), retention: getTestServer('retention'), erasure: getTestServer('erasure'), 'data-quality': getTestServer('dataQuality') };
   const gateway = createGateway(runtime, { api, functions });
   await new Promise<void>((resolve, reject) => {
     gateway.once('error', reject);

@@ -1,4 +1,6 @@
 import * as functions from '@google-cloud/functions-framework';
+// Before the framework builds its server: its body-parsing errors answer problem+json (docs/decisions/0014).
+import { routeFrameworkErrorsTo } from '../../shared/platform/framework-errors.js';
 import { auditRoutes } from '../../shared/audit/routes.js';
 import { roleRoutes } from '../../shared/auth/routes.js';
 import { flagRoutes } from '../../shared/flags/routes.js';
@@ -60,8 +62,16 @@ export function buildApi(rt: Runtime) {
 // Built on first request (cold start stays light) and rebuilt if the runtime is replaced, as the
 // local stack does when it restarts inside one process.
 let built: { rt: Runtime; handle: ReturnType<typeof buildApi> } | null = null;
-functions.http('api', (req, res) => {
+function current(): ReturnType<typeof buildApi> {
   const rt = getRuntime('api');
   if (built?.rt !== rt) built = { rt, handle: buildApi(rt) };
-  return built.handle(req, res);
+  return built.handle;
+}
+functions.http('api', (req, res) => current()(req, res));
+// Requests the framework cannot read (bad JSON, oversize, compressed) are answered and audited by the same kit.
+routeFrameworkErrorsTo({
+  get maxBodyBytes() {
+    return getRuntime('api').config.limits.maxBodyBytes;
+  },
+  reject: (req, res, error) => void current().reject(req, res, error),
 });

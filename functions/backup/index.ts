@@ -1,4 +1,6 @@
 import * as functions from '@google-cloud/functions-framework';
+// Before the framework builds its server: its body-parsing errors answer problem+json (docs/decisions/0014).
+import '../../shared/platform/framework-errors.js';
 import { join } from 'node:path';
 import { createBackup } from '../../shared/backup/export.js';
 import { backupFirestore } from '../../shared/backup/firestore.js';

@@ -1,4 +1,6 @@
 import * as functions from '@google-cloud/functions-framework';
+// Before the framework builds its server: its body-parsing errors answer problem+json (docs/decisions/0014).
+import '../../shared/platform/framework-errors.js';
 import { handleIntakePush } from '../../shared/investigations/intake.js';
 import { getRuntime } from '../../shared/runtime/index.js';
 import { loadFunctionConfig } from '../../shared/platform/function-config.js';

@@ -1,4 +1,6 @@
 import * as functions from '@google-cloud/functions-framework';
+// Before the framework builds its server: its body-parsing errors answer problem+json (docs/decisions/0014).
+import '../../shared/platform/framework-errors.js';
 import { specOf } from '../../shared/events/catalogue.js';
 import { unwrapDelivery } from '../../shared/events/envelope.js';
 import { EventTypes } from '../../shared/events/model.js';

@@ -22,7 +22,7 @@ export const ProblemSchema = z
   .meta({ id: 'Problem', description: 'RFC 9457 problem details.' });
 
 const COMMON_ERRORS: Record<number, string> = {
-  400: 'Invalid request (`validation-failed`, `malformed-request`).',
+  400: 'Invalid request (`validation-failed`, `malformed-request`, `invalid-path`).',
   401: 'Missing or invalid bearer token (`unauthenticated`).',
   403: 'The caller\'s roles do not grant the permission (`forbidden`).',
   429: 'Rate limited (`rate-limited`); honour `Retry-After`.',
@@ -132,10 +132,9 @@ export function buildOpenApi(routes: readonly Route[], opts: { title?: string; s
     if (route.version) errors[412] = 'If-Match does not match the current ETag (`precondition-failed`).';
     if (route.method === 'POST') errors[422] = 'Idempotency-Key reused with a different body (`idempotency-key-reused`), or a refused request.';
     if (route.method !== 'GET' || pathParams(route.path).length) errors[409] = 'Conflicts with the resource\'s current state (e.g. `invalid-transition`, `report-not-ready`).';
-    if (route.request?.body) {
-      errors[413] = 'Body too large (`payload-too-large`).';
-      errors[415] = 'Body is not JSON (`unsupported-media-type`).';
-    }
+    // Any request may carry a body or a Content-Encoding, and the kit refuses those before routing.
+    errors[413] = 'Body too large (`payload-too-large`).';
+    errors[415] = 'Body is not JSON (`unsupported-media-type`), or is compressed (`unsupported-content-encoding`: send it uncompressed).';
     for (const [status, description] of Object.entries(errors)) responses[status] ??= problemResponse(description);
 
     const operation: Json = {

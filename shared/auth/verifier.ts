@@ -30,6 +30,8 @@ export interface TokenVerifierOptions {
   iapAudience?: string;
   /** Required in local mode. */
   localIssuer?: { certs(): Promise<Record<string, string>> };
+  /** Where Google ID token signing keys are fetched (config `TSI_GOOGLE_CERTS_URL`, local runs only); default Google's. */
+  certsUrl?: string;
   /** Defaults to a lazily created OAuth2Client; tests pass one whose key URLs point at a local server. */
   client?: OAuth2Client;
   clock?: Clock;
@@ -255,7 +257,7 @@ export class TokenVerifier {
     this.client ??= (async () => {
       if (this.options.client) return this.options.client;
       const { OAuth2Client } = await import('google-auth-library');
-      return new OAuth2Client({ issuers: [...GOOGLE_ISSUERS] });
+      return new OAuth2Client({ issuers: [...GOOGLE_ISSUERS], ...(this.options.certsUrl ? { endpoints: { oauth2FederatedSignonPemCertsUrl: this.options.certsUrl } } : {}) });
     })().catch((error) => {
       this.client = null;
       throw error;

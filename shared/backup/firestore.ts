@@ -1,7 +1,6 @@
 import type { Firestore } from '@google-cloud/firestore';
 import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
-import { LocalFirestoreServer } from '../store/emulator-server.js';
 import { createFirestore, type CreateFirestoreOptions } from '../store/firestore.js';
 import { readEmulatorEndpoint } from './local-endpoint.js';
 
@@ -37,6 +36,8 @@ export async function openDatabases(config: Config, logger: Logger): Promise<Ope
   if (config.adapters.store === 'firestore') return { db: make(), describe: `Firestore project ${config.projectId}`, close: closeClients };
   const running = readEmulatorEndpoint(config.dataDir);
   if (running) return { db: make(`${running.host}:${running.port}`), describe: `the running local stack (pid ${running.pid})`, close: closeClients };
+  // The embedded emulator is a local stand-in: loaded only here, never in a production bundle.
+  const { LocalFirestoreServer } = await import('../store/emulator-server.js');
   const server = new LocalFirestoreServer({ dataDir: config.dataDir, logger });
   const { host, port } = await server.start(0);
   return {

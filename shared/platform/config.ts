@@ -45,6 +45,12 @@ const EnvSchema = z.object({
   TSI_AUDIENCE: z.string().optional(),
   /** Expected IAP audience (`/projects/N/global/backendServices/M`) when deployed behind IAP. */
   TSI_IAP_AUDIENCE: z.string().optional(),
+  /**
+   * Where the `google` identity mode fetches the signing keys of ID tokens (PEM map by kid).
+   * Unset: Google's published certs. Local mode only: lets the production verifier run against a
+   * local key server (the bundle suite); production always trusts Google's own keys.
+   */
+  TSI_GOOGLE_CERTS_URL: z.url({ protocol: /^https?$/ }).optional(),
 
   TSI_MAX_BODY_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
   TSI_RATE_CREATE_PER_MINUTE: int(30, 1, 10_000),
@@ -102,6 +108,8 @@ export interface Config {
   auditLogName: string;
   audience: string;
   iapAudience?: string;
+  /** Signing keys of ID tokens in `google` identity mode; undefined = Google's (see TSI_GOOGLE_CERTS_URL). */
+  googleCertsUrl?: string;
   limits: { maxBodyBytes: number; createPerMinute: number };
   worker: { leaseSeconds: number; maxAttempts: number; reconcileSeconds: number };
   retention: { intervalMinutes: number };
@@ -158,6 +166,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     if (emulatorVars.length) {
       throw new ConfigError(`Refusing to start: TSI_MODE=production with emulator variable(s) ${emulatorVars.join(', ')} set. Unset them.`);
     }
+    if (env.TSI_GOOGLE_CERTS_URL) throw new ConfigError('Refusing to start: TSI_GOOGLE_CERTS_URL is for local runs; production verifies ID tokens against Google\'s own keys. Unset it.');
     const missing = [
       !env.GOOGLE_CLOUD_PROJECT && 'GOOGLE_CLOUD_PROJECT',
       !env.TSI_AUDIENCE && 'TSI_AUDIENCE',
@@ -197,6 +206,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     auditLogName: env.TSI_AUDIT_LOG_NAME,
     audience: env.TSI_AUDIENCE ?? 'tsi-local',
     iapAudience: env.TSI_IAP_AUDIENCE,
+    ...(env.TSI_GOOGLE_CERTS_URL ? { googleCertsUrl: env.TSI_GOOGLE_CERTS_URL } : {}),
     limits: { maxBodyBytes: env.TSI_MAX_BODY_BYTES, createPerMinute: env.TSI_RATE_CREATE_PER_MINUTE },
     worker: { leaseSeconds: env.TSI_LEASE_SECONDS, maxAttempts: env.TSI_MAX_ATTEMPTS, reconcileSeconds: env.TSI_RECONCILE_SECONDS },
     retention: { intervalMinutes: env.TSI_RETENTION_INTERVAL_MINUTES },

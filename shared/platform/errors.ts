@@ -46,6 +46,20 @@ export class UnsupportedMediaTypeError extends AppError {
   }
 }
 
+/** A request body in a Content-Encoding we do not decode (we accept identity only: no inflation bombs). */
+export class UnsupportedContentEncodingError extends AppError {
+  constructor(encoding: string) {
+    super('unsupported-content-encoding', 415, 'Unsupported content encoding', 'Send the body uncompressed (no Content-Encoding, or identity).', { content_encoding: encoding.slice(0, 40) }, { 'Accept-Encoding': 'identity' });
+  }
+}
+
+/** A path that is not valid percent-encoded UTF-8, or a path parameter outside the one id schema. */
+export class InvalidPathError extends AppError {
+  constructor(detail: string, parameter?: string) {
+    super('invalid-path', 400, 'Invalid path', detail, parameter ? { parameter } : {});
+  }
+}
+
 export class UnauthenticatedError extends AppError {
   constructor(detail: string, type = 'unauthenticated') {
     super(type, 401, 'Authentication required', detail, {}, { 'WWW-Authenticate': 'Bearer' });

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, Response } from '@google-cloud/functions-framework';
 import type { z } from 'zod';
 import { createHash, randomUUID } from 'node:crypto';
@@ -6,6 +6,7 @@ import {
   AppError,
   ForbiddenError,
   IdempotencyConflictError,
+  InvalidPathError,
   PreconditionFailedError,
   ValidationError,
   MalformedRequestError,
@@ -20,6 +21,7 @@ import type { Logger } from './logger.js';
 import { fromZod, toProblem } from './problem.js';
 import type { Clock } from './clock.js';
 import { IDEMPOTENCY_KEY_PATTERN, bodyFingerprint, idempotencyScope, type IdempotencyStore } from './idempotency.js';
+import { preflight } from './framework-errors.js';
 
 /**
  * The one HTTP kit: routing, request context, body reading with limits, authentication hook,
@@ -301,27 +303,60 @@ function outcomeOf(status: number): AuditOutcome {
 
 const SAFE_REQUEST_ID = /^[\w.-]{8,64}$/;
 
+/** A functions-framework HTTP handler; `reject` answers a request the framework could not read. */
+export interface HttpHandler {
+  (req: Request, res: Response): Promise<void>;
+  reject(req: IncomingMessage, res: ServerResponse, error: unknown): Promise<void>;
+}
+
 /** Builds a functions-framework HTTP handler from a route table. */
-export function createHttpHandler(routes: Route[], deps: HttpDeps): (req: Request, res: Response) => Promise<void> {
+export function createHttpHandler(routes: Route[], deps: HttpDeps): HttpHandler {
   const compiled = routes.map(compile);
   const handle = handleRequest(compiled, deps);
   // Safety net: nothing escapes to the framework's crash handler (which would answer with text).
-  return async (req, res) => {
+  const safely = async (req: Request, res: Response, refused?: { error: unknown }) => {
     try {
-      await handle(req, res);
+      await handle(req, res, refused);
     } catch (error) {
       deps.logger.error('request handling failed', error);
       if (!res.headersSent) {
         const { problem } = toProblem(error);
-        res.status(500).setHeader('Content-Type', 'application/problem+json');
+        res.statusCode = 500;
+        res.setHeader('Content-Type', 'application/problem+json');
         res.end(JSON.stringify(problem));
       }
     }
   };
+  const handler = ((req: Request, res: Response) => safely(req, res)) as HttpHandler;
+  handler.reject = (req, res, error) => safely(req as Request, res as Response, { error });
+  return handler;
+}
+
+/**
+ * The one id schema every `{param}` passes before a handler (and so a store path) sees it: valid
+ * percent-encoded UTF-8, 1-200 characters of letters, digits and `._@+-`, starting with a letter
+ * or digit — so no `/` (a Firestore path separator), no `.`/`..`, no `__reserved__` names.
+ */
+const PATH_PARAM = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$/;
+
+function decodePathParams(raw: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, encoded] of Object.entries(raw)) {
+    let value: string;
+    try {
+      value = decodeURIComponent(encoded);
+    } catch {
+      throw new InvalidPathError('The path is not valid percent-encoded UTF-8.', name);
+    }
+    if (!PATH_PARAM.test(value)) throw new InvalidPathError(`The path parameter "${name}" is not a valid id (1-200 letters, digits or ._@+-, starting with a letter or digit).`, name);
+    out[name] = value;
+  }
+  return out;
 }
 
 function handleRequest(compiled: CompiledRoute[], deps: HttpDeps) {
-  return async (req: Request, res: Response): Promise<void> => {
+  /** `refused`: the framework could not read the request (framework-errors.ts); answered like any refusal. */
+  return async (req: Request, res: Response, refused?: { error: unknown }): Promise<void> => {
     const started = process.hrtime.bigint();
     const incomingId = req.headers['x-request-id'];
     const requestId = typeof incomingId === 'string' && SAFE_REQUEST_ID.test(incomingId) ? incomingId : randomUUID();
@@ -341,15 +376,17 @@ function handleRequest(compiled: CompiledRoute[], deps: HttpDeps) {
         continue;
       }
       route = candidate;
-      params = Object.fromEntries(candidate.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
+      params = Object.fromEntries(candidate.names.map((n, i) => [n, m[i + 1]!]));
       break;
     }
-    const ctx = new RequestContext(req, requestId, trace, log, params, deps, route);
+    const ctx = new RequestContext(req, requestId, trace, log, {}, deps, route);
     let result: HttpResult;
     try {
+      if (refused) throw refused.error;
       if (!route) throw allowed.length ? new MethodNotAllowedError(allowed) : new RouteNotFoundError();
-      const contentLength = Number(req.headers['content-length'] ?? 0);
-      if (contentLength > deps.maxBodyBytes) throw new PayloadTooLargeError(deps.maxBodyBytes);
+      Object.assign(ctx.params, decodePathParams(params));
+      const early = preflight(req.headers, deps.maxBodyBytes);
+      if (early) throw early;
       if (route.auth === 'required') ctx.caller = await deps.identify(req.headers);
       result = await runRoute(route, ctx, deps, method, path);
     } catch (error) {
@@ -384,7 +421,8 @@ function handleRequest(compiled: CompiledRoute[], deps: HttpDeps) {
     }
     if (route?.deprecated) result = { ...result, headers: { ...deprecationHeaders(route.deprecated), ...result.headers } };
     deps.onResponse?.(route, result.status, result);
-    res.status(result.status);
+    // Plain Node response API: a request refused before Express ran has no Express helpers.
+    res.statusCode = result.status;
     res.setHeader('X-Request-Id', requestId);
     res.setHeader('Cache-Control', 'no-store');
     for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);

@@ -29,7 +29,7 @@ import { rootLogger, type Logger } from '../platform/logger.js';
 import { createSecretStore } from '../secrets/index.js';
 import type { SecretStore } from '../secrets/port.js';
 import { createFirestore } from '../store/firestore.js';
-import { createWarehouse } from '../warehouse/index.js';
+import { createWarehouse } from '../warehouse/create.js';
 import type { Warehouse } from '../warehouse/port.js';
 
 /**
@@ -112,7 +112,7 @@ export function buildRuntime(config: Config, overrides: RuntimeOverrides = {}): 
       : new LocalFileAuditLog(join(config.dataDir, 'audit', 'audit.jsonl'), clock);
   const secrets = createSecretStore(config);
   const issuer = config.adapters.identity === 'local' ? new LocalIssuer(secrets) : null;
-  const verifier = new TokenVerifier({ mode: config.adapters.identity, audience: config.audience, iapAudience: config.iapAudience, localIssuer: issuer ?? undefined });
+  const verifier = new TokenVerifier({ mode: config.adapters.identity, audience: config.audience, iapAudience: config.iapAudience, localIssuer: issuer ?? undefined, ...(config.googleCertsUrl ? { certsUrl: config.googleCertsUrl } : {}) });
   const warehouse = createWarehouse(config, { logger: logger.child({ component: 'warehouse' }), clock, audit });
 
   const runtime: Runtime = {

@@ -84,9 +84,8 @@ async function get(url: string, user: string): Promise<{ status: number; headers
   const req = { method: 'GET', url, originalUrl: url, headers: { 'x-test-user': user }, ip: '127.0.0.1' } as unknown as Request;
   const res = {
     headersSent: false,
-    status(code: number) {
+    set statusCode(code: number) {
       status = code;
-      return this;
     },
     setHeader(k: string, v: string) {
       headers[k.toLowerCase()] = v;

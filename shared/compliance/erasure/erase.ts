@@ -1,6 +1,6 @@
 import type { Firestore, QueryDocumentSnapshot } from '@google-cloud/firestore';
 import { isIP } from 'node:net';
-import { HoldSet } from '../gate.js';
+import type { HoldSet } from '../gate.js';
 import { factsOf, type HoldDoc } from '../holds/model.js';
 import { HOLDS_COLLECTION } from '../holds/model.js';
 import { ERASED, collectTokens, erasedInvestigation, replaceTokens } from '../anonymise.js';

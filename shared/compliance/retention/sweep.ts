@@ -3,7 +3,7 @@ import { FieldValue } from '@google-cloud/firestore';
 import type { AuditLog } from '../../audit/model.js';
 import type { Clock } from '../../platform/clock.js';
 import type { Logger } from '../../platform/logger.js';
-import { HoldSet, type DeletionGate } from '../gate.js';
+import type { HoldSet, DeletionGate } from '../gate.js';
 import { factsOf, type InvestigationFacts } from '../holds/model.js';
 import { anonymisedInvestigation } from '../anonymise.js';
 import { BatchWriter } from '../batch-writer.js';
