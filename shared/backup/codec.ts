@@ -1,4 +1,5 @@
-import { DocumentReference, FieldValue, GeoPoint, Timestamp, VectorValue, type Firestore } from '@google-cloud/firestore';
+import type { Firestore } from '@google-cloud/firestore';
+import { firestorePackage } from '../store/firestore.js';
 
 /**
  * Lossless JSON for Firestore values, one typed tag per kind, so a restore writes back exactly
@@ -24,6 +25,7 @@ export function encodeValue(value: unknown): Encoded {
     return { $double: Number.isFinite(value) ? value : String(value) };
   }
   if (Array.isArray(value)) return value.map(encodeValue);
+  const { DocumentReference, GeoPoint, Timestamp, VectorValue } = firestorePackage();
   if (value instanceof Timestamp) return { $ts: [value.seconds, value.nanoseconds] };
   if (value instanceof Uint8Array) return { $bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
   if (value instanceof DocumentReference) return { $ref: value.path };
@@ -59,7 +61,7 @@ export function decodeValue(db: Firestore, encoded: unknown): unknown {
       break;
     case '$ts':
       if (!Array.isArray(v) || v.length !== 2 || !v.every(Number.isInteger)) break;
-      return new Timestamp(v[0] as number, v[1] as number);
+      return new (firestorePackage().Timestamp)(v[0] as number, v[1] as number);
     case '$bytes':
       if (typeof v !== 'string') break;
       return Buffer.from(v, 'base64');
@@ -68,10 +70,10 @@ export function decodeValue(db: Firestore, encoded: unknown): unknown {
       return db.doc(v);
     case '$geo':
       if (!Array.isArray(v) || v.length !== 2) break;
-      return new GeoPoint(v[0] as number, v[1] as number);
+      return new (firestorePackage().GeoPoint)(v[0] as number, v[1] as number);
     case '$vector':
       if (!Array.isArray(v) || !v.every((n) => typeof n === 'number')) break;
-      return FieldValue.vector(v as number[]);
+      return firestorePackage().FieldValue.vector(v as number[]);
     case '$map':
       if (typeof v !== 'object' || v === null || Array.isArray(v)) break;
       return decodeFields(db, v as Record<string, unknown>);
