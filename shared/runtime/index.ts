@@ -88,19 +88,42 @@ function lazy<T>(make: () => T): Lazy<T> {
   return get;
 }
 
+/**
+ * A Firestore handle that creates the client (and so loads its package, ~200 ms and ~35 MiB) on
+ * the first call through it, not when a service holding it is built: functions wire their
+ * routes and services at the first request, and a health check, a refused call or a malformed
+ * event never touches the store. Everything is forwarded to the one real client, bound to it, so
+ * references, batches and transactions are the client's own.
+ */
+function deferredFirestore(make: () => Firestore): { handle: Firestore; created(): Firestore | undefined } {
+  let client: Firestore | undefined;
+  const real = () => (client ??= make());
+  const handle = new Proxy({} as Firestore, {
+    get(_, prop) {
+      const value = Reflect.get(real(), prop, real()) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(real()) : value;
+    },
+    set: (_, prop, value) => Reflect.set(real(), prop, value),
+    has: (_, prop) => Reflect.has(real(), prop),
+    getPrototypeOf: () => Reflect.getPrototypeOf(real()),
+  });
+  return { handle, created: () => client };
+}
+
 export function buildRuntime(config: Config, overrides: RuntimeOverrides = {}): Runtime {
   const clock = overrides.clock ?? systemClock;
   const logger = overrides.logger ?? rootLogger;
   if (config.adapters.store === 'emulator' && !overrides.emulatorHost) {
     throw new Error('The emulator store needs the local stack (npm start) to provide the emulator host.');
   }
-  const firestore = lazy(() =>
+  const deferred = deferredFirestore(() =>
     createFirestore({
       projectId: config.projectId,
       databaseId: config.firestoreDatabase,
       ...(config.adapters.store === 'emulator' ? { emulatorHost: overrides.emulatorHost } : {}),
     }),
   );
+  const firestore = () => deferred.handle;
   const publisher = (() => {
     if (config.adapters.events === 'pubsub') return new PubSubPublisher({ projectId: config.projectId, topic: config.eventsTopic, logger: logger.child({ component: 'events' }) });
     if (!overrides.publisher) throw new Error('The local event bus comes from the local stack (npm start).');
@@ -113,14 +136,17 @@ export function buildRuntime(config: Config, overrides: RuntimeOverrides = {}): 
   const secrets = createSecretStore(config);
   const issuer = config.adapters.identity === 'local' ? new LocalIssuer(secrets) : null;
   const verifier = new TokenVerifier({ mode: config.adapters.identity, audience: config.audience, iapAudience: config.iapAudience, localIssuer: issuer ?? undefined, ...(config.googleCertsUrl ? { certsUrl: config.googleCertsUrl } : {}) });
-  const warehouse = createWarehouse(config, { logger: logger.child({ component: 'warehouse' }), clock, audit });
+  // Built on first use: a function that never queries (intake, webhooks, reconciler) never builds the guard.
+  const warehouse = lazy(() => createWarehouse(config, { logger: logger.child({ component: 'warehouse' }), clock, audit }));
 
   const runtime: Runtime = {
     config,
     clock,
     logger,
     firestore,
-    warehouse,
+    get warehouse() {
+      return warehouse();
+    },
     publisher,
     audit,
     secrets,
@@ -158,10 +184,10 @@ export function buildRuntime(config: Config, overrides: RuntimeOverrides = {}): 
       return { email: principal.email.toLowerCase(), roles, team: binding?.team ?? null, via: principal.via, can: (p: string) => permissions.has(p as never) };
     },
     async close() {
-      await warehouse.close();
+      await warehouse.peek()?.close();
       await publisher.close();
       if ('close' in audit && typeof (audit as { close?: () => Promise<void> }).close === 'function') await (audit as unknown as { close(): Promise<void> }).close();
-      await firestore.peek()?.terminate();
+      await deferred.created()?.terminate();
     },
   };
   const bindings = lazy(() => new RoleBindings(firestore()));
