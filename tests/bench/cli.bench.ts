@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -9,19 +9,23 @@ import { promisify } from 'node:util';
  * run (the floor no launcher can go under), median of several, interleaved so load hits all alike:
  * - warm: bin/tsi.js with its bundle cached in dist/cli (every call but the first after a change);
  * - cold: a build into an empty cache, then help (the first call after a change);
- * - from source: compiling cli/main.ts through tsx on every call (what bin/tsi.js did before);
- * - `npx tsi help`: warm, plus npm's own start-up (npm resolves the repo's bin before running it).
+ * - from source: compiling cli/main.ts through tsx on every call (what bin/tsi.js did, and does
+ *   without esbuild; the sources are already split, so this is lighter than the old launcher was);
+ * - `npx tsi help`: warm, plus npm's own start-up (npm loads the project's whole node_modules tree
+ *   to resolve the repo's bin before running it), and npx running a bin that does nothing from a
+ *   package beside the repo with the same node_modules: what npm alone costs.
  */
 const exec = promisify(execFile);
 const root = resolve('.');
 const launcher = join(root, 'bin', 'tsi.js');
 const ROUNDS = 7;
 
-async function elapsed(file: string, args: string[]): Promise<number> {
+async function elapsedIn(cwd: string, file: string, args: string[]): Promise<number> {
   const started = performance.now();
-  await exec(file, args, { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
+  await exec(file, args, { cwd, env: { ...process.env, NO_COLOR: '1' } });
   return performance.now() - started;
 }
+const elapsed = (file: string, args: string[]) => elapsedIn(root, file, args);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -41,7 +45,11 @@ export async function run(): Promise<void> {
 
   await elapsed(process.execPath, [launcher, 'help']); // make sure the cache is warm
   mkdirSync(join(root, 'dist'), { recursive: true });
-  const times = { node: [] as number[], warm: [] as number[], cold: [] as number[], source: [] as number[], npx: [] as number[] };
+  const trivial = mkdtempSync(join(root, 'dist', 'bench-npx-'));
+  writeFileSync(join(trivial, 'package.json'), JSON.stringify({ name: 'bench-npx', private: true, type: 'module', bin: { tsi: 'noop.js' } }));
+  writeFileSync(join(trivial, 'noop.js'), '#!/usr/bin/env node\n', { mode: 0o755 });
+  symlinkSync(join(root, 'node_modules'), join(trivial, 'node_modules'));
+  const times = { node: [] as number[], warm: [] as number[], cold: [] as number[], source: [] as number[], npx: [] as number[], npm: [] as number[] };
   for (let i = 0; i < ROUNDS; i++) {
     times.node.push(await elapsed(process.execPath, ['-e', '']));
     times.warm.push(await elapsed(process.execPath, [launcher, 'help']));
@@ -54,13 +62,16 @@ export async function run(): Promise<void> {
     }
     times.source.push(await elapsed(process.execPath, ['--input-type=module', '-e', fromSource]));
     times.npx.push(await elapsed(npx, ['tsi', 'help']));
+    times.npm.push(await elapsedIn(trivial, npx, ['tsi']));
   }
+  rmSync(trivial, { recursive: true, force: true });
   const base = median(times.node);
   const line = (label: string, xs: number[]) =>
     `  ${label.padEnd(34)} ${median(xs).toFixed(0).padStart(6)} ms   ${(median(xs) / base).toFixed(1).padStart(5)}× node -e ''\n`;
   process.stdout.write(`tsi help, median of ${ROUNDS} (node -e '' = ${base.toFixed(0)} ms):\n`);
   process.stdout.write(line('node bin/tsi.js help (warm cache)', times.warm));
   process.stdout.write(line('node bin/tsi.js help (cold cache)', times.cold));
-  process.stdout.write(line('through tsx (the old launcher)', times.source));
+  process.stdout.write(line('from source through tsx', times.source));
   process.stdout.write(line('npx tsi help (warm cache)', times.npx));
+  process.stdout.write(line('npx <a bin that does nothing>', times.npm));
 }
