@@ -138,8 +138,15 @@ export class RequestContext {
     if (raw.length > 0) {
       const type = String(this.req.headers['content-type'] ?? '');
       if (!/^application\/(.+\+)?json\b/i.test(type)) throw new UnsupportedMediaTypeError();
+      let text: string;
       try {
-        value = JSON.parse(raw.toString('utf8'));
+        // Strict: invalid UTF-8 is refused, not silently turned into U+FFFD and stored.
+        text = STRICT_UTF8.decode(raw);
+      } catch {
+        throw new MalformedRequestError('The body is not valid UTF-8.');
+      }
+      try {
+        value = JSON.parse(text);
       } catch {
         throw new MalformedRequestError('The body is not valid JSON.');
       }
@@ -168,6 +175,8 @@ function sameAsDeclared(route: Route | undefined, part: 'body' | 'query', schema
     throw new Error(`route ${route.method} ${route.path} validates its ${part} with a schema it does not declare`);
   }
 }
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 function rawBody(req: Request): Buffer {
   if (Buffer.isBuffer(req.rawBody)) return req.rawBody;
