@@ -7,6 +7,7 @@ import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { Clock } from '../platform/clock.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../platform/errors.js';
 import type { Caller } from '../platform/http.js';
+import type { Precondition } from '../platform/precondition.js';
 import { newId } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
 import * as life from './lifecycle.js';
@@ -31,6 +32,8 @@ export interface CallContext {
   requestId: string;
   trace: string | null;
   sourceIp: string | null;
+  /** The request's If-Match, checked by the write inside its transaction. */
+  precondition?: Precondition | null;
 }
 
 /**
@@ -150,13 +153,15 @@ export class InvestigationService {
   }
 
   private async change(id: string, call: CallContext, fn: (doc: InvestigationDoc) => Mutation) {
-    let events: PlatformEvent[] = [];
-    const doc = await this.deps.store.mutate(id, (current) => {
-      if (!this.canSee(current, call.caller)) throw new NotFoundError('Investigation');
-      const result = fn(current);
-      events = result.events;
-      return result;
-    });
+    // Events come from the committed attempt's result: a retried attempt's plan never happened.
+    const { doc, events } = await this.deps.store.commit(
+      id,
+      (current) => {
+        if (!this.canSee(current, call.caller)) throw new NotFoundError('Investigation');
+        return fn(current);
+      },
+      call.precondition,
+    );
     await this.dispatch(events);
     const view = presentInvestigation(await this.revealFor(doc, call.caller), call.caller);
     if (!view.subject.masked) await this.auditPiiRead(doc, call, 'investigation.subject');
@@ -191,12 +196,9 @@ export class InvestigationService {
   async comment(id: string, body: string, call: CallContext) {
     const now = this.deps.clock.now();
     const comment = { id: newId('cmt', now.getTime()), author: call.caller.email, body, created_at: now.toISOString() };
-    let events: PlatformEvent[] = [];
-    await this.deps.store.addComment(id, comment, (doc) => {
+    const events = await this.deps.store.addComment(id, comment, (doc) => {
       if (!this.canSee(doc, call.caller)) throw new NotFoundError('Investigation');
-      const result = life.commented(doc, call.caller.email, comment.id, now);
-      events = result.events;
-      return result;
+      return life.commented(doc, call.caller.email, comment.id, now);
     });
     await this.dispatch(events);
     return comment;

@@ -7,6 +7,7 @@ import type { InvestigationPii } from './pii.js';
 import type { Status } from './state-machine.js';
 import { systemClock, type Clock } from '../platform/clock.js';
 import { isExpired } from '../compliance/retention/plan.js';
+import { checkPrecondition, type Precondition } from '../platform/precondition.js';
 
 /**
  * Firestore persistence for investigations. Every state change is a transaction that also writes
@@ -29,6 +30,13 @@ export interface OutboxEntry {
 export interface Mutation {
   doc: InvestigationDoc;
   events: PlatformEvent[];
+}
+
+/** What a committed `commit` did. */
+export interface Committed {
+  doc: InvestigationDoc;
+  events: PlatformEvent[];
+  changed: boolean;
 }
 
 export interface IdempotentCreate {
@@ -153,29 +161,43 @@ export class InvestigationStore {
   /**
    * Applies `change` to the current document inside a transaction. `change` is pure: it returns
    * the new document and the events to emit, or null to leave everything untouched, or throws.
+   * With a precondition (If-Match), it is checked against the version read in the transaction.
    */
-  async mutate(id: string, change: (doc: InvestigationDoc) => Mutation | null): Promise<InvestigationDoc> {
-    return this.db.runTransaction(async (tx) => {
+  async mutate(id: string, change: (doc: InvestigationDoc) => Mutation | null, expect?: Precondition | null): Promise<InvestigationDoc> {
+    return (await this.commit(id, change, expect)).doc;
+  }
+
+  /**
+   * `mutate`, answering what the committed attempt did: its document, its events (already in the
+   * outbox, to publish now) and whether it changed anything. A transaction may run `change` more
+   * than once (contention retries): only the attempt that committed counts, so callers act on
+   * this result, never on values captured inside `change`.
+   */
+  async commit(id: string, change: (doc: InvestigationDoc) => Mutation | null, expect?: Precondition | null): Promise<Committed> {
+    return this.db.runTransaction(async (tx): Promise<Committed> => {
       const snap = await tx.get(this.ref(id));
       if (!snap.exists) throw new NotFoundError('Investigation');
       const current = this.read(snap.data());
+      checkPrecondition(expect, { id: current.id, updated_at: current.updated_at });
       const result = change(current);
-      if (!result) return current;
+      if (!result) return { doc: current, events: [], changed: false };
       const next = await this.sealed(result.doc);
       tx.set(this.ref(id), next);
       this.writeOutbox(tx, result.events, next.updated_at);
-      return next;
+      return { doc: next, events: result.events, changed: true };
     });
   }
 
-  async addComment(id: string, comment: CommentDoc, change: (doc: InvestigationDoc) => Mutation): Promise<void> {
-    await this.db.runTransaction(async (tx) => {
+  /** Adds a comment and applies `change` in one transaction; answers the committed attempt's events. */
+  async addComment(id: string, comment: CommentDoc, change: (doc: InvestigationDoc) => Mutation): Promise<PlatformEvent[]> {
+    return this.db.runTransaction(async (tx) => {
       const snap = await tx.get(this.ref(id));
       if (!snap.exists) throw new NotFoundError('Investigation');
       const result = change(this.read(snap.data()));
       tx.set(this.ref(id), await this.sealed(result.doc));
       tx.create(this.ref(id).collection(COLLECTIONS.comments).doc(comment.id), comment);
       this.writeOutbox(tx, result.events, comment.created_at);
+      return result.events;
     });
   }
 

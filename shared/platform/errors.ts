@@ -94,6 +94,15 @@ export class IdempotencyConflictError extends AppError {
   }
 }
 
+/** Another request with this Idempotency-Key is still running: retry after it (the retry replays its answer). */
+export class IdempotencyInProgressError extends AppError {
+  constructor(retryAfterSeconds: number) {
+    super('idempotency-key-in-progress', 409, 'Request with this key in progress', 'A request with this Idempotency-Key is still being processed. Retry after it finishes to get its response.', { retry_after_seconds: retryAfterSeconds }, {
+      'Retry-After': String(retryAfterSeconds),
+    });
+  }
+}
+
 export class PreconditionFailedError extends AppError {
   constructor(currentEtag: string | null) {
     super('precondition-failed', 412, 'Precondition failed', 'The resource changed since you read it (If-Match does not match its current ETag). Read it again and retry.', currentEtag ? { current_etag: currentEtag } : {});
