@@ -32,22 +32,19 @@ export async function reconcile(deps: ReconcilerDeps): Promise<ReconcileReport> 
   const report: ReconcileReport = { requeued: [], failed: [], nudged: [], republished: 0 };
   const expired = await deps.store.findByStatus('running', 'lease_expires', now.toISOString(), 100);
   for (const stale of expired) {
-    let events: PlatformEvent[] = [];
-    let action: 'requeue' | 'fail' | null = null;
-    await deps.store.mutate(stale.id, (doc) => {
+    // What is reported and published comes from the attempt that committed: a contended
+    // transaction runs this callback again, and an earlier attempt's plan never happened.
+    const { doc, events, changed } = await deps.store.commit(stale.id, (current) => {
       // Re-check inside the transaction: the worker may have renewed or finished meanwhile.
-      if (doc.status !== 'running' || (doc.lease && doc.lease.expires_at >= now.toISOString())) return null;
-      const r =
-        doc.attempts >= deps.maxAttempts
-          ? life.fail(doc, 'system:reconciler', `The worker stopped responding ${doc.attempts} times; giving up.`, now)
-          : life.requeue(doc, now);
-      action = doc.attempts >= deps.maxAttempts ? 'fail' : 'requeue';
-      events = r.events;
-      return r;
+      if (current.status !== 'running' || (current.lease && current.lease.expires_at >= now.toISOString())) return null;
+      return current.attempts >= deps.maxAttempts
+        ? life.fail(current, 'system:reconciler', `The worker stopped responding ${current.attempts} times; giving up.`, now)
+        : life.requeue(current, now);
     });
-    if (action === 'requeue') report.requeued.push(stale.id);
-    if (action === 'fail') report.failed.push(stale.id);
-    if (action) recordRequeued(deps.logger, action === 'fail' ? 'max_attempts' : 'lease_expired');
+    if (!changed) continue;
+    const action = doc.status === 'failed' ? 'fail' : 'requeue';
+    report[action === 'fail' ? 'failed' : 'requeued'].push(stale.id);
+    recordRequeued(deps.logger, action === 'fail' ? 'max_attempts' : 'lease_expired');
     await deps.service.dispatch(events);
   }
 

@@ -130,6 +130,26 @@ export class UnavailableError extends AppError {
   }
 }
 
+/** The data store refused for load (contention, quota), not because of the request: retry shortly. */
+export class StoreBusyError extends AppError {
+  constructor(retryAfterSeconds = 1) {
+    super('store-busy', 503, 'Service busy', 'The data store is busy with concurrent changes; retry shortly.', { retry_after_seconds: retryAfterSeconds }, { 'Retry-After': String(retryAfterSeconds) });
+  }
+}
+
+/** gRPC status codes of a Firestore call that failed for load: RESOURCE_EXHAUSTED (8), ABORTED (10, "Too much contention"). */
+const TRANSIENT_STORE_CODES = new Set([8, 10]);
+
+export function isTransientStoreError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' && TRANSIENT_STORE_CODES.has(code) && !(error instanceof AppError);
+}
+
+/** A failure worth retrying later as is: store contention, or any 503 the platform raised (warehouse busy or unavailable). */
+export function isTransient(error: unknown): boolean {
+  return isTransientStoreError(error) || error instanceof StoreBusyError || (error instanceof AppError && error.status === 503);
+}
+
 /** Thrown at start-up; never reaches a caller. */
 export class ConfigError extends Error {
   override name = 'ConfigError';

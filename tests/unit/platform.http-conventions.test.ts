@@ -149,3 +149,19 @@ test('a route that declares version but whose write ignores the precondition is 
   await createHttpHandler([update], deps())(fakeReq('PATCH', '/v1/things/t', { 'if-match': '*' }, {}), res);
   expect(out.status).toBe(500);
 });
+
+test('store contention (ABORTED) and exhaustion (RESOURCE_EXHAUSTED) answer 503 with Retry-After, not 500', async () => {
+  for (const code of [10, 8]) {
+    const route: Route = {
+      method: 'POST', path: '/v1/busy', action: 'busy', auth: 'none',
+      handle: async () => { throw Object.assign(new Error('10 ABORTED: Too much contention on these documents'), { code }); },
+    };
+    const { res, out } = fakeRes();
+    await createHttpHandler([route], deps())(fakeReq('POST', '/v1/busy', {}, {}), res);
+    expect(out.status).toBe(503);
+    expect(out.headers['content-type']).toBe('application/problem+json');
+    expect(out.headers['retry-after']).toBe('1');
+    expect(JSON.parse(out.body)).toMatchObject({ type: 'https://tsi.dev/problems/store-busy', status: 503 });
+    expect(out.body).not.toContain('contention on these documents');
+  }
+});
