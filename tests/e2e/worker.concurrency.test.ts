@@ -78,7 +78,7 @@ async function publishedDuring(during: () => Promise<unknown>): Promise<Platform
 
 function reconcilerDeps(store: InvestigationStore, leaseMs: number) {
   const rt = stack.runtime;
-  return { store, service: rt.service, publisher: stack.bus, clock: rt.clock, logger: quietLogger, maxAttempts: 3, leaseMs };
+  return { db: rt.firestore(), store, service: rt.service, publisher: stack.bus, clock: rt.clock, logger: quietLogger, maxAttempts: 3, leaseMs };
 }
 
 it('reconciler: publishes nothing for a requeue whose transaction was retried and found the lease renewed', async () => {
@@ -214,4 +214,12 @@ it('waits out a full warehouse queue instead of failing the investigation on the
   const doc = await rt.store.get(id);
   expect(doc!.steps.filter((s) => s.status === 'failed')).toEqual([]);
   expect(refusals).toBe(0);
+});
+
+it('two reconciler runs fired at once: one runs, the other skips', async () => {
+  const rt = stack.runtime;
+  const reports = await Promise.all([reconcile(reconcilerDeps(rt.store, 60_000)), reconcile(reconcilerDeps(rt.store, 60_000))]);
+  expect(reports.filter((r) => r.skipped === true)).toHaveLength(1);
+  // The lease was given back: the next run runs.
+  expect((await reconcile(reconcilerDeps(rt.store, 60_000))).skipped).toBeUndefined();
 });
