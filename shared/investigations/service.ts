@@ -13,7 +13,7 @@ import type { Logger } from '../platform/logger.js';
 import * as life from './lifecycle.js';
 import type { CreateInvestigation, Decision, InvestigationDoc, ListQuery } from './model.js';
 import { canReadPii, presentInvestigation, presentSummary } from './present.js';
-import type { InvestigationStore, Mutation, StoredResponse } from './store.js';
+import type { InvestigationStore, ListedInvestigation, Mutation, StoredResponse } from './store.js';
 
 export interface InvestigationServiceDeps {
   store: InvestigationStore;
@@ -91,7 +91,7 @@ export class InvestigationService {
     return this.deps.store.reveal(doc, { subject: canReadPii(caller), question: true });
   }
 
-  canSee(doc: InvestigationDoc, caller: Caller): boolean {
+  canSee(doc: Pick<InvestigationDoc, 'created_by' | 'assignee' | 'team' | 'sensitivity'>, caller: Caller): boolean {
     return canSeeInvestigation(
       { principal: caller.email, roles: caller.roles as never, team: caller.team },
       { created_by: doc.created_by, assignee: doc.assignee, team: doc.team, sensitivity: doc.sensitivity },
@@ -106,7 +106,7 @@ export class InvestigationService {
   }
 
   async list(q: ListQuery, call: CallContext) {
-    const items: InvestigationDoc[] = [];
+    const items: ListedInvestigation[] = [];
     let cursor = q.page_token;
     let scannedAll = false;
     // Restricted investigations the caller may not see are skipped, so keep reading (bounded)
@@ -122,7 +122,7 @@ export class InvestigationService {
       }
       scannedAll = batch.length < q.page_size && consumed === batch.length;
     }
-    const shown = canReadPii(call.caller) ? await Promise.all(items.map((d) => this.deps.store.reveal(d, { subject: true, question: false }))) : items;
+    const shown = canReadPii(call.caller) ? await this.deps.store.revealSubjects(items) : items;
     const views = shown.map((d) => presentSummary(d, call.caller));
     if (views.some((v) => !v.subject.masked)) {
       await this.deps.audit.write({

@@ -1,5 +1,6 @@
 import type { DocumentReference, Firestore, Query, Transaction } from '@google-cloud/firestore';
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { IdempotencyConflictError, NotFoundError } from '../platform/errors.js';
 import type { PlatformEvent } from '../events/model.js';
 import { CommentDocSchema, InvestigationDocSchema, isSealedSubject, type CommentDoc, type InvestigationDoc, type ListQuery, type Subject } from './model.js';
@@ -31,6 +32,27 @@ export interface Mutation {
   doc: InvestigationDoc;
   events: PlatformEvent[];
 }
+
+/** The fields a list reads: what the summary shows, and what visibility (`canSee`) and TTL need. */
+export const LISTED_FIELDS = ['id', 'status', 'subject', 'sensitivity', 'created_by', 'team', 'created_at', 'updated_at', 'assignee', 'risk', 'recommended_action', 'findings', 'expire_at'] as const;
+
+export const ListedInvestigationSchema = InvestigationDocSchema.pick({
+  id: true,
+  status: true,
+  subject: true,
+  sensitivity: true,
+  created_by: true,
+  team: true,
+  created_at: true,
+  updated_at: true,
+  assignee: true,
+  risk: true,
+  recommended_action: true,
+}).extend({
+  // Only counted by the list: not parsed item by item.
+  findings: z.array(z.unknown()),
+});
+export type ListedInvestigation = z.infer<typeof ListedInvestigationSchema>;
 
 /** What a committed `commit` did. */
 export interface Committed {
@@ -209,16 +231,26 @@ export class InvestigationStore {
   /**
    * Newest first, keyset-paginated on the sortable id (cursor = last id seen). Filters are
    * equality filters, each backed by a composite index (terraform/firestore.indexes.json).
+   * Reads only what a list shows and filters on (LISTED_FIELDS): a finished investigation's steps,
+   * lineage and history are ~90 % of its bytes, and reading them made a page of 100 cost ~20
+   * single reads (docs/decisions/0049).
    */
-  async list(q: Pick<ListQuery, 'status' | 'created_by' | 'assignee'>, limit: number, after?: string): Promise<InvestigationDoc[]> {
+  async list(q: Pick<ListQuery, 'status' | 'created_by' | 'assignee'>, limit: number, after?: string): Promise<ListedInvestigation[]> {
     let query: Query = this.db.collection(COLLECTIONS.investigations);
     if (q.status) query = query.where('status', '==', q.status);
     if (q.created_by) query = query.where('created_by', '==', q.created_by);
     if (q.assignee) query = query.where('assignee', '==', q.assignee);
     if (after) query = query.where('id', '<', after);
-    const snap = await query.orderBy('id', 'desc').limit(limit).get();
+    const snap = await query.orderBy('id', 'desc').select(...LISTED_FIELDS).limit(limit).get();
     const now = this.clock.now();
-    return snap.docs.filter((d) => !isExpired(d.data(), now)).map((d) => this.read(d.data()));
+    return snap.docs.filter((d) => !isExpired(d.data(), now)).map((d) => ListedInvestigationSchema.parse(d.data()));
+  }
+
+  /** `reveal` for listed items: only the subject of each (the question is not listed). */
+  async revealSubjects(items: ListedInvestigation[]): Promise<ListedInvestigation[]> {
+    const pii = this.requirePii();
+    // The subject envelope is all `reveal` reads of the document when only the subject is asked for.
+    return Promise.all(items.map(async (item) => ({ ...item, subject: (await pii.reveal(item as InvestigationDoc, { subject: true, question: false })).subject })));
   }
 
   async findByStatus(status: Status, field: 'lease_expires' | 'updated_at', before: string, limit: number): Promise<InvestigationDoc[]> {
