@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { EventTypes } from '../../shared/events/model.js';
-import { startTestStack, type TestStack } from './harness.js';
+import { startTestStack, waitFor, type TestStack } from './harness.js';
 
 /**
  * Races fired as real parallel HTTP requests at the running local stack (issue 12): one
@@ -149,5 +149,36 @@ describe('the same If-Match ETag sent 20 times at once', () => {
     const etag = first.headers.get('etag')!;
     const replies = await together(PARALLEL, () => stack.call('PUT', '/v1/flags/adhoc_sql', { token: admin, body: { enabled: true, reason: 'race edit' }, headers: { 'if-match': etag } }));
     expectOneUpdate(replies);
+  });
+});
+
+describe('every route that declares a version checks If-Match in its write', () => {
+  /** Reads the ETag, sends the change with it (2xx), then again with the now stale one (412). */
+  async function fresh(read: string, method: string, path: string, token: string, body?: unknown) {
+    const etag = (await stack.call('GET', read, { token })).headers.get('etag')!;
+    const ok = await stack.call(method, path, { token, ...(body !== undefined ? { body } : {}), headers: { 'if-match': etag } });
+    expect([path, ok.status]).toEqual([path, expect.any(Number)]);
+    expect(ok.status).toBeLessThan(300);
+    return etag;
+  }
+
+  it('investigation cancel, close and reopen', async () => {
+    stack.bus.pause('investigation-worker');
+    const cancelled = await queuedInvestigation();
+    await fresh(`/v1/investigations/${cancelled}`, 'POST', `/v1/investigations/${cancelled}:cancel`, analyst, {});
+    const id = await queuedInvestigation();
+    stack.bus.resume('investigation-worker');
+    await waitFor(stack, id, analyst, ['completed']);
+    const before = await fresh(`/v1/investigations/${id}`, 'POST', `/v1/investigations/${id}:close`, lead, { decision: 'no_action', rationale: 'fine' });
+    expect((await stack.call('POST', `/v1/investigations/${id}:reopen`, { token: lead, body: {}, headers: { 'if-match': before } })).status).toBe(412);
+    await fresh(`/v1/investigations/${id}`, 'POST', `/v1/investigations/${id}:reopen`, lead, {});
+  });
+
+  it('webhook secret rotation and delete', async () => {
+    const created = await stack.call('POST', '/v1/webhooks', { token: admin, body: { url: hookUrl, event_types: [EventTypes.investigationCompleted] } });
+    const path = `/v1/webhooks/${created.body.id}`;
+    const stale = await fresh(path, 'POST', `${path}:rotate-secret`, admin, {});
+    expect((await stack.call('DELETE', path, { token: admin, headers: { 'if-match': stale } })).status).toBe(412);
+    await fresh(path, 'DELETE', path, admin);
   });
 });
