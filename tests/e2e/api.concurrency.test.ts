@@ -96,6 +96,15 @@ describe('the same Idempotency-Key sent 20 times at once', () => {
     expect(holds.body.items.filter((h: { matter: string }) => h.matter === matter).map((h: { id: string }) => h.id)).toEqual([first.body.id]);
   });
 
+  it('opens one investigation (the create use case keeps its key in its own transaction)', async () => {
+    stack.bus.pause('investigation-worker');
+    const replies = await together(PARALLEL, () => stack.call('POST', '/v1/investigations', { token: lead, body: { subject: { type: 'user_id', value: 'u_000007' } }, headers: { 'idempotency-key': 'create-race-1' } }));
+    stack.bus.resume('investigation-worker');
+    const first = expectOneEffect(replies, 202);
+    const mine = await stack.call('GET', '/v1/investigations?created_by=lead%40example.com&page_size=100', { token: lead });
+    expect(mine.body.items.map((i: { id: string }) => i.id)).toEqual([first.body.id]);
+  });
+
   it('lets a retry with the key run after the first request failed', async () => {
     const missing = await stack.call('POST', '/v1/investigations/inv_00000000000000000000000000/comments', { token: analyst, body: { body: 'x' }, headers: { 'idempotency-key': 'comment-after-404' } });
     expect(missing.status).toBe(404);
