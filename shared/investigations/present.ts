@@ -55,7 +55,14 @@ export function presentInvestigation(doc: InvestigationDoc, caller: Caller) {
   };
 }
 
-export function presentSummary(doc: Pick<InvestigationDoc, 'id' | 'status' | 'subject' | 'sensitivity' | 'created_by' | 'created_at' | 'updated_at' | 'assignee' | 'risk' | 'recommended_action'> & { findings: readonly unknown[] }, caller: Caller) {
+export function presentSummary(
+  doc: Pick<InvestigationDoc, 'id' | 'status' | 'subject' | 'sensitivity' | 'created_by' | 'created_at' | 'updated_at' | 'assignee'> & {
+    risk: { score: number } | null;
+    recommended_action: Pick<NonNullable<InvestigationDoc['recommended_action']>, 'action'> | null;
+    findings_count: number;
+  },
+  caller: Caller,
+) {
   const pii = canReadPii(caller);
   return {
     id: doc.id,
@@ -68,7 +75,7 @@ export function presentSummary(doc: Pick<InvestigationDoc, 'id' | 'status' | 'su
     assignee: doc.assignee,
     risk_score: doc.risk?.score ?? null,
     recommended_action: doc.recommended_action?.action ?? null,
-    findings_count: doc.findings.length,
+    findings_count: doc.findings_count,
   };
 }
 

@@ -13,7 +13,7 @@ import type { Logger } from '../platform/logger.js';
 import * as life from './lifecycle.js';
 import type { CreateInvestigation, Decision, InvestigationDoc, ListQuery } from './model.js';
 import { canReadPii, presentInvestigation, presentSummary } from './present.js';
-import type { InvestigationStore, ListedInvestigation, Mutation, StoredResponse } from './store.js';
+import type { CountedInvestigation, InvestigationStore, Mutation, StoredResponse } from './store.js';
 
 export interface InvestigationServiceDeps {
   store: InvestigationStore;
@@ -106,7 +106,7 @@ export class InvestigationService {
   }
 
   async list(q: ListQuery, call: CallContext) {
-    const items: ListedInvestigation[] = [];
+    const items: CountedInvestigation[] = [];
     let cursor = q.page_token;
     let scannedAll = false;
     // Restricted investigations the caller may not see are skipped, so keep reading (bounded)

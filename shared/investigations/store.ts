@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { IdempotencyConflictError, NotFoundError } from '../platform/errors.js';
 import type { PlatformEvent } from '../events/model.js';
+import { RecommendedActionSchema, RiskAssessmentSchema } from '../agent/model.js';
 import { CommentDocSchema, InvestigationDocSchema, isSealedSubject, type CommentDoc, type InvestigationDoc, type ListQuery, type Subject } from './model.js';
 import type { InvestigationPii } from './pii.js';
 import type { Status } from './state-machine.js';
@@ -33,8 +34,12 @@ export interface Mutation {
   events: PlatformEvent[];
 }
 
-/** The fields a list reads: what the summary shows, and what visibility (`canSee`) and TTL need. */
-export const LISTED_FIELDS = ['id', 'status', 'subject', 'sensitivity', 'created_by', 'team', 'created_at', 'updated_at', 'assignee', 'risk', 'recommended_action', 'findings', 'expire_at'] as const;
+/**
+ * The fields a list reads: what the summary shows, and what visibility (`canSee`) and TTL need.
+ * Scalars where the summary needs one (risk score, action, findings count), not the objects and
+ * arrays behind them: the emulator and Firestore cost per value sent.
+ */
+export const LISTED_FIELDS = ['id', 'status', 'subject', 'sensitivity', 'created_by', 'team', 'created_at', 'updated_at', 'assignee', 'risk.score', 'recommended_action.action', 'findings_count', 'expire_at'] as const;
 
 export const ListedInvestigationSchema = InvestigationDocSchema.pick({
   id: true,
@@ -46,13 +51,16 @@ export const ListedInvestigationSchema = InvestigationDocSchema.pick({
   created_at: true,
   updated_at: true,
   assignee: true,
-  risk: true,
-  recommended_action: true,
+  findings_count: true,
 }).extend({
-  // Only counted by the list: not parsed item by item.
-  findings: z.array(z.unknown()),
+  // A projected sub-field of a null (or absent) object comes back absent.
+  risk: RiskAssessmentSchema.pick({ score: true }).nullish().transform((v) => v ?? null),
+  recommended_action: RecommendedActionSchema.pick({ action: true }).nullish().transform((v) => v ?? null),
 });
 export type ListedInvestigation = z.infer<typeof ListedInvestigationSchema>;
+
+/** A listed investigation whose findings were counted. */
+export type CountedInvestigation = ListedInvestigation & { findings_count: number };
 
 /** What a committed `commit` did. */
 export interface Committed {
@@ -86,6 +94,8 @@ export class InvestigationStore {
 
   /** The document as stored: subject and question sealed (documents written before encryption get sealed on their next write). */
   private async sealed(doc: InvestigationDoc): Promise<InvestigationDoc> {
+    // Derived on every write (create, commit, comment) so it can never disagree with the findings.
+    if (doc.findings_count !== doc.findings.length) doc = { ...doc, findings_count: doc.findings.length };
     if (isSealedSubject(doc.subject) && doc.question === null) return doc;
     if (!this.pii) throw new Error('InvestigationStore has no data protection: refusing to store personal data in clear');
     return this.pii.seal(doc);
@@ -235,7 +245,7 @@ export class InvestigationStore {
    * lineage and history are ~90 % of its bytes, and reading them made a page of 100 cost ~20
    * single reads (docs/decisions/0049).
    */
-  async list(q: Pick<ListQuery, 'status' | 'created_by' | 'assignee'>, limit: number, after?: string): Promise<ListedInvestigation[]> {
+  async list(q: Pick<ListQuery, 'status' | 'created_by' | 'assignee'>, limit: number, after?: string): Promise<CountedInvestigation[]> {
     let query: Query = this.db.collection(COLLECTIONS.investigations);
     if (q.status) query = query.where('status', '==', q.status);
     if (q.created_by) query = query.where('created_by', '==', q.created_by);
@@ -243,14 +253,27 @@ export class InvestigationStore {
     if (after) query = query.where('id', '<', after);
     const snap = await query.orderBy('id', 'desc').select(...LISTED_FIELDS).limit(limit).get();
     const now = this.clock.now();
-    return snap.docs.filter((d) => !isExpired(d.data(), now)).map((d) => ListedInvestigationSchema.parse(d.data()));
+    const listed = snap.docs.filter((d) => !isExpired(d.data(), now)).map((d) => ListedInvestigationSchema.parse(d.data()));
+    return this.counted(listed);
+  }
+
+  /** Documents written before `findings_count` existed: their findings are counted from one batched read. */
+  private async counted(items: ListedInvestigation[]): Promise<CountedInvestigation[]> {
+    const uncounted = items.filter((i) => i.findings_count === undefined);
+    const counts = new Map<string, number>();
+    if (uncounted.length) {
+      const snaps = await this.db.getAll(...uncounted.map((i) => this.ref(i.id)), { fieldMask: ['findings'] });
+      for (const snap of snaps) counts.set(snap.id, ((snap.get('findings') as unknown[] | undefined) ?? []).length);
+    }
+    return items.map((i) => ({ ...i, findings_count: i.findings_count ?? counts.get(i.id) ?? 0 }));
   }
 
   /** `reveal` for listed items: only the subject of each (the question is not listed). */
-  async revealSubjects(items: ListedInvestigation[]): Promise<ListedInvestigation[]> {
+  async revealSubjects<T extends ListedInvestigation>(items: T[]): Promise<T[]> {
     const pii = this.requirePii();
     // The subject envelope is all `reveal` reads of the document when only the subject is asked for.
-    return Promise.all(items.map(async (item) => ({ ...item, subject: (await pii.reveal(item as InvestigationDoc, { subject: true, question: false })).subject })));
+    // (InvestigationPii.reveal takes a whole document type; asked for the subject only it reads `id` and `subject`.)
+    return Promise.all(items.map(async (item) => ({ ...item, subject: (await pii.reveal({ id: item.id, subject: item.subject } as unknown as InvestigationDoc, { subject: true, question: false })).subject })));
   }
 
   async findByStatus(status: Status, field: 'lease_expires' | 'updated_at', before: string, limit: number): Promise<InvestigationDoc[]> {
