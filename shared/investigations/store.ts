@@ -253,7 +253,8 @@ export class InvestigationStore {
     if (after) query = query.where('id', '<', after);
     const snap = await query.orderBy('id', 'desc').select(...LISTED_FIELDS).limit(limit).get();
     const now = this.clock.now();
-    const listed = snap.docs.filter((d) => !isExpired(d.data(), now)).map((d) => ListedInvestigationSchema.parse(d.data()));
+    // data() decodes the document each time it is called: once per item.
+    const listed = snap.docs.map((d) => d.data()).filter((data) => !isExpired(data, now)).map((data) => ListedInvestigationSchema.parse(data));
     return this.counted(listed);
   }
 
