@@ -2,6 +2,7 @@ import type { Firestore } from '@google-cloud/firestore';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../platform/clock.js';
 import { ROLES, type Role } from './policy.js';
+import { checkPrecondition, type Precondition } from '../platform/precondition.js';
 
 /**
  * Who holds which roles, in Firestore (`role_bindings/<lower-cased email>`). A principal without a
@@ -79,10 +80,15 @@ export class RoleBindings {
   }
 
   /** Replaces a principal's roles and team. An empty role list keeps the record but grants nothing. */
-  async put(binding: RoleBindingInput, actor: string): Promise<RoleBinding> {
+  async put(binding: RoleBindingInput, actor: string, expect?: Precondition | null): Promise<RoleBinding> {
     const input = RoleBindingInputSchema.parse(binding);
     const stored: RoleBinding = { ...input, updated_by: actor, updated_at: this.clock.now().toISOString() };
-    await this.doc(input.email).set(stored);
+    // If-Match is checked on the version this transaction read, so two PUTs with one ETag cannot both win.
+    await this.db.runTransaction(async (tx) => {
+      const snap = await tx.get(this.doc(input.email));
+      checkPrecondition(expect, snap.exists ? { id: snap.id, updated_at: this.parse(snap.id, snap.data()).updated_at } : null);
+      tx.set(this.doc(input.email), stored);
+    });
     return stored;
   }
 

@@ -68,7 +68,7 @@ export function roleRoutes(bindings: RoleBindings, audit: AuditLog): Route[] {
         if (!email.success) throw new ValidationError('path.email: must be an email address', [{ path: 'path.email', message: 'invalid email' }]);
         const input = ctx.body(PutBindingSchema);
         const before = await bindings.get(email.data);
-        const after = await bindings.put({ email: email.data, roles: input.roles, team: input.team }, actor.email);
+        const after = await bindings.put({ email: email.data, roles: input.roles, team: input.team }, actor.email, ctx.precondition);
         await audit.write({
           actor: actor.email,
           roles: actor.roles,

@@ -44,7 +44,7 @@ export function flagRoutes(flags: FeatureFlags, audit: AuditLog): Route[] {
         const name = ctx.params.name ?? '';
         ctx.resource = `flags/${name.slice(0, 64)}`;
         const input = ctx.body(PutFlagSchema);
-        const { before, after } = await flags.set(name, input, actor.email);
+        const { before, after } = await flags.set(name, input, actor.email, ctx.precondition);
         await audit.write({
           actor: actor.email,
           roles: actor.roles,

@@ -19,7 +19,7 @@ function versionFor(service: InvestigationService, permission: string) {
 }
 
 function call(ctx: RequestContext): CallContext {
-  return { caller: ctx.who, requestId: ctx.requestId, trace: ctx.trace, sourceIp: ctx.sourceIp };
+  return { caller: ctx.who, requestId: ctx.requestId, trace: ctx.trace, sourceIp: ctx.sourceIp, precondition: ctx.precondition };
 }
 
 function investigationId(ctx: RequestContext): string {

@@ -54,7 +54,8 @@ const EnvSchema = z.object({
 
   TSI_MAX_BODY_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
   TSI_RATE_CREATE_PER_MINUTE: int(30, 1, 10_000),
-  TSI_LEASE_SECONDS: int(120, 5, 3600),
+  /** Worker lease; renewed every third of it while a run goes on, and longer than one step (query timeout 120 s, LLM 10 s) with margin. */
+  TSI_LEASE_SECONDS: int(300, 5, 3600),
   TSI_MAX_ATTEMPTS: int(3, 1, 20),
   TSI_RECONCILE_SECONDS: int(30, 1, 3600),
   /** Local stand-in for the retention sweep's Cloud Scheduler job (minutes between sweeps). */

@@ -8,7 +8,7 @@ import type { AdminCall, WebhookService } from './service.js';
 const PERMISSION = 'webhooks.manage';
 
 function call(ctx: RequestContext): AdminCall {
-  return { caller: ctx.who, requestId: ctx.requestId, trace: ctx.trace, sourceIp: ctx.sourceIp };
+  return { caller: ctx.who, requestId: ctx.requestId, trace: ctx.trace, sourceIp: ctx.sourceIp, precondition: ctx.precondition };
 }
 
 function subscriptionId(ctx: RequestContext): string {

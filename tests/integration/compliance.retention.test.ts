@@ -102,4 +102,20 @@ describe('retention sweep on Firestore (embedded emulator, controlled clock)', (
     await f.compliance.retention.run({ dryRun: true });
     expect(await dumpAll(f.db)).toEqual(before);
   });
+
+  it('two sweeps fired at once: one runs, the other skips (no error, nothing deleted twice)', async () => {
+    const doomed = await Promise.all(['a', 'b', 'c', 'd'].map((x) => closedInvestigation(f, `${x}.race@example.com`)));
+    f.clock.advance(31 * DAY);
+    const reports = await Promise.all([f.compliance.retention.run(), f.compliance.retention.run()]);
+    const ran = reports.filter((r) => !r.skipped);
+    const skipped = reports.filter((r) => r.skipped);
+    expect(ran).toHaveLength(1);
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]!.skipped!.reason).toBe('another sweep is running');
+    expect(skipped[0]!.kinds).toEqual([]);
+    expect(ran[0]!.kinds.find((k) => k.kind === 'investigations.closed')).toMatchObject({ deleted: doomed.length });
+    for (const d of doomed) expect(await exists(f, d.id)).toBe(false);
+    // The lease was given back: the next sweep runs.
+    expect((await f.compliance.retention.run()).skipped).toBeUndefined();
+  });
 });

@@ -2,6 +2,7 @@ import type { DocumentSnapshot, Firestore, Query, QueryDocumentSnapshot } from '
 import { FieldValue } from '@google-cloud/firestore';
 import type { AuditLog } from '../../audit/model.js';
 import type { Clock } from '../../platform/clock.js';
+import { exclusively } from '../../platform/job-lease.js';
 import type { Logger } from '../../platform/logger.js';
 import type { HoldSet, DeletionGate } from '../gate.js';
 import { factsOf, type InvestigationFacts } from '../holds/model.js';
@@ -44,6 +45,8 @@ export interface SweepReport {
   started_at: string;
   finished_at: string;
   kinds: KindReport[];
+  /** Set when this sweep did not run because another one holds the sweep's lease (until then). */
+  skipped?: { reason: 'another sweep is running'; until: string };
 }
 
 const TERMINAL = new Set(['closed', 'cancelled', 'failed']);
@@ -153,7 +156,19 @@ export interface SweepDeps {
   logger: Logger;
 }
 
+/**
+ * One sweep at a time across every instance (shared/platform/job-lease.ts): a sweep that finds
+ * another running skips and says so. A dry run writes nothing, so it needs no lease.
+ */
 export async function sweep(deps: SweepDeps, options: SweepOptions = {}): Promise<SweepReport> {
+  if (options.dryRun) return sweepNow(deps, options);
+  const started = deps.clock.now().toISOString();
+  const run = await exclusively(deps.db, 'retention-sweep', { clock: deps.clock, logger: deps.logger }, () => sweepNow(deps, options));
+  if (run.ran) return run.value;
+  return { dry_run: false, started_at: started, finished_at: deps.clock.now().toISOString(), kinds: [], skipped: { reason: 'another sweep is running', until: run.until } };
+}
+
+async function sweepNow(deps: SweepDeps, options: SweepOptions): Promise<SweepReport> {
   const started = deps.clock.now();
   const dry = options.dryRun ?? false;
   const pageSize = options.pageSize ?? 1000;

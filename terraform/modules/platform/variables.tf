@@ -169,7 +169,7 @@ variable "max_delivery_attempts" {
 
 variable "lease_seconds" {
   type    = number
-  default = 120
+  default = 300 # > the 120 s query timeout with margin; the worker also renews it every lease/3
 }
 
 variable "max_attempts" {
