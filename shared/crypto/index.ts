@@ -11,8 +11,8 @@ import type { KeyEncryptionKey } from './kek/port.js';
 import { DataProtection } from './service.js';
 import { SubjectKeyring } from './subject-keys.js';
 
-export { DataProtection, type DecryptFieldInput, type EncryptFieldInput, type RevealResult, type SubjectKeyRef } from './service.js';
-export { SubjectErasedError, FieldDecryptionError, FieldBindingError, CiphertextTamperedError, MalformedEnvelopeError, KeyUnwrapError } from './errors.js';
+export { DataProtection, type DecryptFieldInput, type EncryptFieldInput, type RevealResult, type SubjectKeyRef, type SealedValue } from './service.js';
+export { SubjectErasedError, FieldDecryptionError, FieldBindingError, CiphertextTamperedError, MalformedEnvelopeError, KeyUnwrapError, SubjectKeyChangedError } from './errors.js';
 export { isEnvelope, envelopeKey } from './envelope.js';
 export type { SubjectRef } from './normalise.js';
 export type { DestroyResult, RewrapOptions, RewrapReport, SubjectKeyStatus } from './subject-keys.js';

@@ -1,6 +1,7 @@
+import type { Firestore, Transaction } from '@google-cloud/firestore';
 import type { BlindIndexer } from './blind-index.js';
-import { parseEnvelope, sealField, openField, type FieldBinding } from './envelope.js';
-import { SubjectErasedError } from './errors.js';
+import { envelopeKey, parseEnvelope, sealField, openField, type FieldBinding } from './envelope.js';
+import { SubjectErasedError, SubjectKeyChangedError } from './errors.js';
 import type { SubjectRef } from './normalise.js';
 import type { DestroyResult, RewrapOptions, RewrapReport, SubjectKeyring, SubjectKeyStatus } from './subject-keys.js';
 
@@ -22,6 +23,16 @@ export interface DecryptFieldInput extends FieldBinding {
 }
 
 export type RevealResult = { ok: true; value: string } | { ok: false; erased: true };
+
+/** What a write seals outside its transaction: the value to write and the envelopes it made. */
+export interface SealedValue<S> {
+  value: S;
+  /** Envelopes sealed for this write (not ones copied from stored data). */
+  fresh: readonly string[];
+}
+
+/** How often a write is sealed again after its key changed under it (an erasure racing it). */
+const SEAL_ATTEMPTS = 3;
 
 export class DataProtection {
   constructor(
@@ -62,6 +73,34 @@ export class DataProtection {
     } catch (error) {
       if (error instanceof SubjectErasedError) return { ok: false, erased: true };
       throw error;
+    }
+  }
+
+  /**
+   * Inside a write transaction, before any write: every envelope sealed for this write is under
+   * its subject's live key generation. Throws SubjectKeyChangedError otherwise.
+   */
+  assertKeysLive(tx: Transaction, envelopes: readonly string[]): Promise<void> {
+    return this.deps.keyring.assertLive(tx, envelopes.map(envelopeKey));
+  }
+
+  /**
+   * The one way to write freshly sealed data: `seal` runs outside the transaction (it may call
+   * KMS and create a subject key), the transaction checks the keys it used are still live, then
+   * runs `write`. When another instance destroyed the key meanwhile, the data is sealed again
+   * (a fresh generation) and the write retried; nothing is ever stored under a destroyed key.
+   */
+  async sealedTransaction<S, R>(db: Firestore, seal: () => Promise<SealedValue<S>>, write: (tx: Transaction, value: S) => Promise<R>): Promise<R> {
+    for (let attempt = 1; ; attempt++) {
+      const sealed = await seal();
+      try {
+        return await db.runTransaction(async (tx) => {
+          await this.assertKeysLive(tx, sealed.fresh);
+          return write(tx, sealed.value);
+        });
+      } catch (error) {
+        if (!(error instanceof SubjectKeyChangedError) || attempt >= SEAL_ATTEMPTS) throw error;
+      }
     }
   }
 
