@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Firestore } from '@google-cloud/firestore';
 import type { AuditInput, AuditLog } from '../../shared/audit/model.js';
+import { LocalFolderBlobStore } from '../../shared/backup/blob-store.js';
 import { buildCompliance, type Compliance } from '../../shared/compliance/index.js';
+import { vaultOn, type Vault } from '../../shared/compliance/erasure/vault.js';
 import { subjectCryptoFrom } from '../../shared/compliance/subject-crypto.js';
 import { BlindIndexer } from '../../shared/crypto/blind-index.js';
 import { LocalKek } from '../../shared/crypto/kek/local.js';
@@ -57,6 +59,8 @@ export interface Fixture {
   dp: DataProtection;
   store: InvestigationStore;
   compliance: Compliance;
+  /** The erasure ledger and key escrow, outside the database (a folder beside it). */
+  vault: Vault;
   stop(): Promise<void>;
 }
 
@@ -71,7 +75,8 @@ export async function startFixture(start = new Date('2026-03-01T09:00:00Z')): Pr
   const store = new InvestigationStore(db, new InvestigationPii(dp), clock);
   const audit = new MemoryAudit();
   const publisher = new MemoryPublisher();
-  const compliance = buildCompliance({ db, crypto: subjectCryptoFrom(dp), audit, publisher, clock, logger: quiet });
+  const vault = vaultOn(new LocalFolderBlobStore(path.join(dir, 'vault')), clock);
+  const compliance = buildCompliance({ db, crypto: subjectCryptoFrom(dp), audit, publisher, clock, logger: quiet, vault });
   return {
     db,
     host: `${host}:${port}`,
@@ -82,6 +87,7 @@ export async function startFixture(start = new Date('2026-03-01T09:00:00Z')): Pr
     dp,
     store,
     compliance,
+    vault,
     async stop() {
       await db.terminate();
       await server.stop();
