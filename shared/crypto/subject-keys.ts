@@ -27,7 +27,8 @@ export const SUBJECT_KEYS_COLLECTION = 'subject_keys';
 
 const KeyDocSchema = z.object({
   key_id: z.string(),
-  generation: z.number().int().min(1),
+  // A bigint through a client that reads integers exactly (backup and restore tools).
+  generation: z.union([z.number(), z.bigint()]).transform(Number).pipe(z.number().int().min(1)),
   state: z.enum(['active', 'destroyed']),
   wrapped_dek: z.string().nullable(),
   kek_version: z.string().nullable(),

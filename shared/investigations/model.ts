@@ -136,6 +136,12 @@ export const InvestigationDocSchema = z.object({
   lease: z.object({ owner: z.string(), event_id: z.string(), expires_at: z.string() }).nullable(),
   comments_count: z.number().int(),
   history: z.array(HistoryEntrySchema),
+  /** Markers of erasure and anonymisation (shared/compliance): kept by every later write, so erased data stays marked erased. */
+  erased_at: z.string().optional(),
+  erasure_id: z.string().optional(),
+  anonymised_at: z.string().optional(),
+  anonymised_by: z.string().optional(),
+  mentions_erased_at: z.string().optional(),
 });
 export type InvestigationDoc = z.infer<typeof InvestigationDocSchema>;
 

@@ -42,12 +42,16 @@ function sealedGeneration(data: Record<string, unknown>): number {
   }
 }
 
-/** What a second look after the key's destruction must still erase: data written during the run. */
+/**
+ * What a second look after the key's destruction must still erase: investigations about the
+ * subject written during the run (another instance) under the destroyed generation, and comments
+ * added meanwhile to investigations about the subject. Later writes got a fresh key and a
+ * mention-free plan; they stay.
+ */
 function lateWrites(plan: ErasePlan, destroyedGeneration: number): ErasePlan {
   const about = plan.about.filter((d) => d.get('erased_at') === undefined && sealedGeneration(d.data()) <= destroyedGeneration);
-  const ids = new Set(about.map((d) => d.id));
-  const other = plan.other.filter((o) => o.action === 'delete' && o.store === 'comments' && ids.has(o.doc.ref.parent.parent?.id ?? ''));
-  return { ...plan, about, aboutIds: ids, mentions: [], other };
+  const other = plan.other.filter((o) => o.action === 'delete' && o.store === 'comments');
+  return { ...plan, about, mentions: [], other };
 }
 
 function addCounts(a: StoreCount[], b: StoreCount[]): StoreCount[] {
@@ -156,7 +160,7 @@ export class ErasureService {
       // Writes that committed between the plan and the destruction (another instance) are
       // sealed under the destroyed generation: erase them too. Later writes got a fresh key.
       const late = lateWrites(await planErasure(this.deps.db, this.deps.crypto, subject), key.generation);
-      if (late.about.length) stores = addCounts(stores, await applyErasure(this.deps.db, late, id, this.deps.clock.now(), this.deps.crypto));
+      if (late.about.length || late.other.length) stores = addCounts(stores, await applyErasure(this.deps.db, late, id, this.deps.clock.now(), this.deps.crypto));
       const completedAt = this.deps.clock.now();
       const receipt: Receipt = {
         erasure_id: id,
