@@ -20,7 +20,7 @@ import { ManualClock } from '../../shared/platform/clock.js';
 import { newId } from '../../shared/platform/ids.js';
 import { Logger } from '../../shared/platform/logger.js';
 import { LocalSecretStore } from '../../shared/secrets/local.js';
-import { LocalFirestoreServer } from '../../shared/store/emulator-server.js';
+import { LocalFirestoreServer, type LocalFirestoreServerOptions } from '../../shared/store/emulator-server.js';
 import { createFirestore } from '../../shared/store/firestore.js';
 
 /** Shared set-up of the compliance integration tests: the real Firestore client on the embedded emulator. */
@@ -64,9 +64,9 @@ export interface Fixture {
   stop(): Promise<void>;
 }
 
-export async function startFixture(start = new Date('2026-03-01T09:00:00Z')): Promise<Fixture> {
+export async function startFixture(start = new Date('2026-03-01T09:00:00Z'), serverOptions: Partial<LocalFirestoreServerOptions> = {}): Promise<Fixture> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsi-compliance-'));
-  const server = new LocalFirestoreServer({ dataDir: path.join(dir, 'firestore'), logger: quiet });
+  const server = new LocalFirestoreServer({ dataDir: path.join(dir, 'firestore'), logger: quiet, ...serverOptions });
   const { host, port } = await server.start(0);
   const db = createFirestore({ projectId: 'test', emulatorHost: `${host}:${port}` });
   const clock = new ManualClock(start);
