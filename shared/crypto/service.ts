@@ -1,5 +1,7 @@
 import type { Firestore, Transaction } from '@google-cloud/firestore';
+import type { Clock } from '../platform/clock.js';
 import type { BlindIndexer } from './blind-index.js';
+import { KeyMaterialError, type KeyCheck, type KeyCustody } from './key-custody.js';
 import { envelopeKey, parseEnvelope, sealField, openField, type FieldBinding } from './envelope.js';
 import { SubjectErasedError, SubjectKeyChangedError } from './errors.js';
 import type { SubjectRef } from './normalise.js';
@@ -31,13 +33,39 @@ export interface SealedValue<S> {
   fresh: readonly string[];
 }
 
+const HEALTHY_FOR_MS = 60_000;
+
 /** How often a write is sealed again after its key changed under it (an erasure racing it). */
 const SEAL_ATTEMPTS = 3;
 
 export class DataProtection {
+  private healthy: { until: number } | null = null;
+
   constructor(
-    private readonly deps: { keyring: SubjectKeyring; indexer: BlindIndexer },
+    private readonly deps: { keyring: SubjectKeyring; indexer: BlindIndexer; custody?: KeyCustody; clock?: Clock },
   ) {}
+
+  /**
+   * Start-up: every key stored data depends on is present and opens that data; keys nothing
+   * depends on yet are generated. Throws KeyMaterialError naming the file and what to restore.
+   */
+  async ensureKeys(): Promise<KeyCheck[]> {
+    if (!this.deps.custody) return [];
+    return this.deps.custody.ensure();
+  }
+
+  /** Readiness: the KEK opens its probe, the blind-index key matches its check (a success is reused for 60 s). */
+  async checkKeys(): Promise<void> {
+    const now = (this.deps.clock?.now() ?? new Date()).getTime();
+    if (!this.deps.custody || (this.healthy && this.healthy.until > now)) return;
+    try {
+      await this.deps.custody.verify();
+    } catch (error) {
+      // Readiness output is unauthenticated: the reason, not the file paths.
+      throw new Error(error instanceof KeyMaterialError ? 'key material missing, damaged or not the one the data was encrypted with (see the start-up log)' : 'key check failed');
+    }
+    this.healthy = { until: now + HEALTHY_FOR_MS };
+  }
 
   /** Keyed blind index of the normalised subject: the lookup key, and the subject's key id. */
   blindIndex(subject: SubjectRef): Promise<string> {
