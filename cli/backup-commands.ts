@@ -91,7 +91,7 @@ export async function runBackupCommand(command: BackupCommand, io: BackupIo): Pr
     const store = storeFor(target, config.projectId);
     const opened = await openDatabases(config, logger);
     try {
-      const { escrow, ledger } = openVault(config, io.env.TSI_VAULT_BUCKET ? { vaultBucket: io.env.TSI_VAULT_BUCKET } : {});
+      const { escrow, ledger } = openVault(config);
       const manifest = await createBackup({ db: opened.db(config.firestoreDatabase), store, source: { project: config.projectId, database: config.firestoreDatabase }, clock: systemClock, logger, escrow, ledger });
       io.stdout.write(
         `backup ${manifest.backup_id}: ${manifest.total_documents} documents in ${manifest.files.length} files from ${opened.describe}\n` +
@@ -113,7 +113,7 @@ export async function runBackupCommand(command: BackupCommand, io: BackupIo): Pr
     // mentions in sealed comments, before anyone uses it.
     const kmsKeyName = io.env.TSI_KMS_KEY;
     const secrets = createSecretStore(config);
-    const { escrow, ledger } = openVault(config, io.env.TSI_VAULT_BUCKET ? { vaultBucket: io.env.TSI_VAULT_BUCKET } : {});
+    const { escrow, ledger } = openVault(config);
     const replayErasureLedger = createErasureLedgerReplay((db) => subjectCryptoFrom(createDataProtection({ config, firestore: db, secrets, clock: systemClock, ...(kmsKeyName ? { kmsKeyName } : {}) })));
     const result = await restoreBackup({ store, backupId: location.backupId, db: opened.db(command.target), logger, force: command.force, escrow, ledger, replayErasureLedger });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;

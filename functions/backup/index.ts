@@ -37,7 +37,7 @@ functions.cloudEvent('backup', async (cloudEvent: functions.CloudEvent<unknown>)
   if (config.adapters.store === 'emulator' && !local) throw new Error('The local backup needs the running local stack.');
   const db = backupFirestore({ projectId: config.projectId, databaseId: config.firestoreDatabase, ...(local ? { emulatorHost: `${local.host}:${local.port}` } : {}) });
   try {
-    const vault = openVault(config, { clock: rt.clock, ...(fnConfig.settings.TSI_VAULT_BUCKET ? { vaultBucket: fnConfig.settings.TSI_VAULT_BUCKET } : {}) });
+    const vault = openVault(config, { clock: rt.clock });
     const manifest = await createBackup({ db, store, source: { project: config.projectId, database: config.firestoreDatabase }, clock: rt.clock, logger: log, escrow: vault.escrow, ledger: vault.ledger });
     await rt.audit.write({
       actor: 'system:backup',

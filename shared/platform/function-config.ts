@@ -14,8 +14,6 @@ import { ConfigError } from './errors.js';
 export const FUNCTION_SETTINGS: Readonly<Record<string, z.ZodType<string>>> = {
   TSI_KMS_KEY: z.string().regex(/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/, 'must be a Cloud KMS key name (projects/…/cryptoKeys/…)'),
   TSI_BACKUP_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, 'must be a Cloud Storage bucket name'),
-  /** The erasure ledger and key escrow's own bucket (docs/decisions/0035). */
-  TSI_VAULT_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, 'must be a Cloud Storage bucket name'),
   LOG_LEVEL: z.string().regex(/^(debug|info|notice|warning|error|critical)$/i, 'must be a log severity'),
 };
 
