@@ -95,7 +95,11 @@ describe('a backup taken before an erasure, restored after it', () => {
     expect(readable).toContain('Is John sharing a card');
     expect(readable).toContain('bob@example.org');
 
-    // The backup's files hold no data key the KEK alone opens: John's key is only escrowed.
+    // The backup's files hold the sealed fields only as ciphertext ...
+    const files = fs.readdirSync(path.join(f.dir, 'backups', manifest.backup_id)).filter((n) => n.endsWith('.gz'));
+    const raw = files.map((n) => gunzipSync(fs.readFileSync(path.join(f.dir, 'backups', manifest.backup_id, n))).toString('utf8')).join('\n');
+    expect(raw).not.toMatch(/john\.doe@example\.com|called him today|is john sharing/i);
+    // ... and no data key the KEK alone opens: John's key is only escrowed.
     const keyLines = gunzipSync(fs.readFileSync(path.join(f.dir, 'backups', manifest.backup_id, 'subject_keys.ndjson.gz'))).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
     const johnIndex = await f.dp.blindIndex(JOHN);
     const johnKey = keyLines.find((l) => l.path === `subject_keys/${johnIndex}`)!;

@@ -181,7 +181,8 @@ export class ErasureService {
         backups: {
           last_backup_with_ciphertext_expires_at: new Date(completedAt.getTime() + this.deps.backupRetentionDays * 86_400_000).toISOString(),
           note:
-            "Backups taken before now hold the subject's data only as ciphertext and its data key only under the escrow key deleted by this erasure: restoring one reads nothing of the subject, and every restore replays the erasure ledger before serving. " +
+            "Backups taken before now hold the subject's sealed fields (subject value, question, comments) only as ciphertext, and its data key only under the escrow key deleted by this erasure. " +
+            'Other copies in them (free text naming the subject, stored API responses, masked display forms) are erased again by the erasure-ledger replay every restore runs before serving: a restored backup reads nothing of the subject. ' +
             `Firestore's own point-in-time recovery and daily backups keep earlier document versions, the wrapped data key included, for ${FIRESTORE_HISTORY_DAYS} days.`,
           key_escrow_destroyed: true,
           pitr_window_ends_at: new Date(completedAt.getTime() + FIRESTORE_HISTORY_DAYS * 86_400_000).toISOString(),
