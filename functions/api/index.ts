@@ -34,6 +34,7 @@ export function apiRoutes(rt: Runtime): Route[] {
       { name: 'warehouse', check: () => rt.warehouse.ping() },
       { name: 'events', check: () => rt.publisher.ping() },
       { name: 'audit', check: () => rt.audit.ping() },
+      { name: 'keys', check: () => rt.dataProtection.checkKeys() },
     ]),
     ...investigationRoutes(rt.service),
     ...adhocQueryRoutes({ service: rt.service, store: rt.store, warehouse: rt.warehouse, clock: rt.clock, isEnabled: () => rt.flags.isEnabled('adhoc_sql') }),

@@ -138,6 +138,12 @@ export const InvestigationDocSchema = z.object({
   /** `findings.length`, set by the store on every write so a list need not read the findings; absent on older documents. */
   findings_count: z.number().int().optional(),
   history: z.array(HistoryEntrySchema),
+  /** Markers of erasure and anonymisation (shared/compliance): kept by every later write, so erased data stays marked erased. */
+  erased_at: z.string().optional(),
+  erasure_id: z.string().optional(),
+  anonymised_at: z.string().optional(),
+  anonymised_by: z.string().optional(),
+  mentions_erased_at: z.string().optional(),
 });
 export type InvestigationDoc = z.infer<typeof InvestigationDocSchema>;
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { IdempotencyConflictError, NotFoundError } from '../platform/errors.js';
 import type { PlatformEvent } from '../events/model.js';
 import { RecommendedActionSchema, RiskAssessmentSchema } from '../agent/model.js';
-import { CommentDocSchema, InvestigationDocSchema, isSealedSubject, type CommentDoc, type InvestigationDoc, type ListQuery, type Subject } from './model.js';
+import { InvestigationDocSchema, isSealedSubject, type CommentDoc, type InvestigationDoc, type ListQuery, type Subject } from './model.js';
 import type { InvestigationPii } from './pii.js';
 import type { Status } from './state-machine.js';
 import { systemClock, type Clock } from '../platform/clock.js';
@@ -101,6 +101,12 @@ export class InvestigationStore {
     return this.pii.seal(doc);
   }
 
+  /** Seals outside the transaction, keys checked live inside it (pii.ts); without pii, already-sealed documents only. */
+  private sealedTransaction<R>(doc: InvestigationDoc, write: (tx: Transaction, doc: InvestigationDoc) => Promise<R>): Promise<R> {
+    if (this.pii) return this.pii.transaction(this.db, doc, write);
+    return this.sealed(doc).then((sealed) => this.db.runTransaction((tx) => write(tx, sealed)));
+  }
+
   private requirePii(): InvestigationPii {
     if (!this.pii) throw new Error('InvestigationStore has no data protection configured');
     return this.pii;
@@ -158,9 +164,9 @@ export class InvestigationStore {
     response: (doc: InvestigationDoc) => StoredResponse,
     idem?: IdempotentCreate,
   ): Promise<{ replayed: boolean; response: StoredResponse }> {
-    // Sealed before the transaction: encryption may fetch or create the subject's key.
-    doc = await this.sealed(doc);
-    return this.db.runTransaction(async (tx) => {
+    // Sealed outside the transaction (encryption may call KMS or create the subject's key); the
+    // key is checked live inside it, so nothing is stored under a key another instance destroyed.
+    return this.sealedTransaction(doc, async (tx, doc) => {
       if (idem) {
         const existing = await tx.get(this.idemRef(idem));
         if (existing.exists) {
@@ -222,12 +228,15 @@ export class InvestigationStore {
 
   /** Adds a comment and applies `change` in one transaction; answers the committed attempt's events. */
   async addComment(id: string, comment: CommentDoc, change: (doc: InvestigationDoc) => Mutation): Promise<PlatformEvent[]> {
-    return this.db.runTransaction(async (tx) => {
+    // The body is sealed under the subject's key outside the transaction (pii.ts), so read whose first.
+    const before = await this.ref(id).get();
+    if (!before.exists) throw new NotFoundError('Investigation');
+    return this.requirePii().commentTransaction(this.db, this.read(before.data()), comment, async (tx, stored) => {
       const snap = await tx.get(this.ref(id));
       if (!snap.exists) throw new NotFoundError('Investigation');
       const result = change(this.read(snap.data()));
       tx.set(this.ref(id), await this.sealed(result.doc));
-      tx.create(this.ref(id).collection(COLLECTIONS.comments).doc(comment.id), comment);
+      tx.create(this.ref(id).collection(COLLECTIONS.comments).doc(comment.id), stored);
       this.writeOutbox(tx, result.events, comment.created_at);
       return result.events;
     });
@@ -235,7 +244,7 @@ export class InvestigationStore {
 
   async listComments(id: string, limit = 200): Promise<CommentDoc[]> {
     const snap = await this.ref(id).collection(COLLECTIONS.comments).orderBy('id', 'asc').limit(limit).get();
-    return snap.docs.map((d) => CommentDocSchema.parse(d.data()));
+    return Promise.all(snap.docs.map((d) => this.requirePii().revealComment(id, d.data())));
   }
 
   /**

@@ -40,6 +40,8 @@ const EnvSchema = z.object({
   TSI_SECRETS: z.enum(['local', 'secret-manager']).optional(),
   TSI_AUDIT: z.enum(['local', 'cloud-logging']).optional(),
   TSI_AUDIT_LOG_NAME: z.string().default('tsi-audit'),
+  /** Production: the bucket of the erasure ledger and the backups' key escrow (docs/decisions/0035). */
+  TSI_VAULT_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, 'must be a Cloud Storage bucket name').optional(),
   TSI_IDENTITY: z.enum(['local', 'google']).optional(),
   /** Audience the API expects in ID tokens (its own URL in production). */
   TSI_AUDIENCE: z.string().optional(),
@@ -107,6 +109,8 @@ export interface Config {
   };
   eventsTopic: string;
   auditLogName: string;
+  /** Erasure ledger + key escrow bucket (production); locally `<dataDir>/vault`. */
+  vaultBucket?: string;
   audience: string;
   iapAudience?: string;
   /** Signing keys of ID tokens in `google` identity mode; undefined = Google's (see TSI_GOOGLE_CERTS_URL). */
@@ -205,6 +209,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     eventsTopic: env.TSI_EVENTS_TOPIC,
     auditLogName: env.TSI_AUDIT_LOG_NAME,
+    ...(env.TSI_VAULT_BUCKET ? { vaultBucket: env.TSI_VAULT_BUCKET } : {}),
     audience: env.TSI_AUDIENCE ?? 'tsi-local',
     iapAudience: env.TSI_IAP_AUDIENCE,
     ...(env.TSI_GOOGLE_CERTS_URL ? { googleCertsUrl: env.TSI_GOOGLE_CERTS_URL } : {}),

@@ -61,7 +61,14 @@ export const ReceiptSchema = z.object({
   hold_check: z.object({ checked_at: z.string(), holds_found: z.array(z.string()), outcome: z.literal('clear') }),
   stores: z.array(StoreCountSchema),
   key: z.object({ key_id: z.string(), generation: z.number().int(), had_key: z.boolean(), destroyed_at: z.string() }),
-  backups: z.object({ last_backup_with_ciphertext_expires_at: z.string(), note: z.string() }),
+  backups: z.object({
+    last_backup_with_ciphertext_expires_at: z.string(),
+    note: z.string(),
+    /** The escrow entry of the data key was deleted (absent on receipts written before escrow). */
+    key_escrow_destroyed: z.boolean().optional(),
+    /** Until when Firestore point-in-time recovery still holds the key document as it was. */
+    pitr_window_ends_at: z.string().optional(),
+  }),
   warehouse: z.object({ owner_action_required: z.literal(true), note: z.string() }),
 });
 export type Receipt = z.infer<typeof ReceiptSchema>;
