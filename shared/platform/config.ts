@@ -167,7 +167,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     }
     // The Google client libraries silently switch to an emulator when these are set; in production
     // that would send real data to whatever listens there.
-    const emulatorVars = ['FIRESTORE_EMULATOR_HOST', 'PUBSUB_EMULATOR_HOST', 'BIGQUERY_EMULATOR_HOST'].filter((k) => source[k]);
+    const emulatorVars = ['FIRESTORE_EMULATOR_HOST', 'PUBSUB_EMULATOR_HOST', 'BIGQUERY_EMULATOR_HOST', 'STORAGE_EMULATOR_HOST'].filter((k) => source[k]);
     if (emulatorVars.length) {
       throw new ConfigError(`Refusing to start: TSI_MODE=production with emulator variable(s) ${emulatorVars.join(', ')} set. Unset them.`);
     }

@@ -184,6 +184,19 @@ describe('keys, secrets and audit', () => {
     expect(prod.audit_retention_days).toBeGreaterThanOrEqual(365);
     expect(resource(mod, 'google_storage_bucket', 'backups').force_destroy).toBe('${!var.deletion_protection}');
   });
+
+  it('keeps the erasure ledger and key escrow in a vault bucket of their own that never expires or soft-deletes', () => {
+    const vault = resource(mod, 'google_storage_bucket', 'vault');
+    expect(vault.lifecycle_rule).toBeUndefined();
+    expect(vault.versioning[0].enabled).toBe(true);
+    expect(vault.soft_delete_policy[0].retention_duration_seconds).toBe(0);
+    expect(vault.public_access_prevention).toBe('enforced');
+    const users = resource(mod, 'google_storage_bucket_iam_member', 'vault_user');
+    expect(text(users.for_each)).toContain('contains(f.access, \\"vault\\")');
+    const withVault = MANIFEST.functions.filter((f) => f.access.includes('vault')).map((f) => f.name).sort();
+    expect(withVault).toEqual(['backup', 'erasure']);
+    for (const name of withVault) expect(MANIFEST.functions.find((f) => f.name === name)!.env).toContain('TSI_VAULT_BUCKET');
+  });
 });
 
 describe('monitoring', () => {

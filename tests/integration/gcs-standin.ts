@@ -43,6 +43,8 @@ export async function startGcsStandIn(): Promise<GcsStandIn> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://x');
+      // Through STORAGE_EMULATOR_HOST the client sends JSON-API calls without the /storage/v1 prefix.
+      if (url.pathname.startsWith('/b/')) url.pathname = `/storage/v1${url.pathname}`;
       requests.push(`${req.method} ${url.pathname}${url.searchParams.get('generation') ? `?generation=${url.searchParams.get('generation')}` : ''}`);
       const json = (status: number, body: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });

@@ -29,6 +29,7 @@ locals {
     TSI_MAX_ATTEMPTS       = tostring(var.max_attempts)
     TSI_KMS_KEY            = google_kms_crypto_key.kek.id
     TSI_BACKUP_BUCKET      = google_storage_bucket.backups.name
+    TSI_VAULT_BUCKET       = google_storage_bucket.vault.name
     LOG_LEVEL              = var.log_level
   }
 
