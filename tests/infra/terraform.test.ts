@@ -40,8 +40,10 @@ describe('functions', () => {
     expect(fnResource().service_config[0].service_account_email).toBe('${google_service_account.function[each.key].email}');
   });
 
-  it('restricts ingress: only HTTP functions take their environment setting, the rest are internal only', () => {
-    expect(fnResource().service_config[0].ingress_settings).toBe('${each.value.trigger.kind == "http" ? var.functions[each.key].ingress : "ALLOW_INTERNAL_ONLY"}');
+  it('restricts ingress: only HTTP functions other than the api take their environment setting, the rest are internal only', () => {
+    // The api's ingress follows api_exposure: tests/infra/network.test.ts.
+    expect(fnResource().service_config[0].ingress_settings).toBe('${local.ingress[each.key]}');
+    expect(modLocals.ingress).toBe('${{ for name, f in local.functions : name => (\n    f.trigger.kind != "http" ? "ALLOW_INTERNAL_ONLY" : name == "api" ? local.api_ingress : var.functions[name].ingress\n  ) }}');
   });
 
   it('grants no public invoker anywhere and run.invoker only to named groups and service accounts', async () => {
@@ -71,14 +73,18 @@ describe('functions', () => {
       for (const f of MANIFEST.functions) {
         const s = sizes[f.name]!;
         expect(s.min_instances).toBeLessThanOrEqual(s.max_instances);
-        if (f.trigger.kind === 'http') expect(['ALLOW_ALL', 'ALLOW_INTERNAL_ONLY', 'ALLOW_INTERNAL_AND_GCLB']).toContain(s.ingress);
+        if (f.trigger.kind === 'http' && f.name !== 'api') expect(['ALLOW_ALL', 'ALLOW_INTERNAL_ONLY', 'ALLOW_INTERNAL_AND_GCLB']).toContain(s.ingress);
       }
     }
   });
 
   it("sets exactly the env settings each function's config schema requires, and secrets only as Secret Manager references", () => {
     const sc = fnResource().service_config[0];
-    expect(sc.environment_variables).toBe('${{ for key in each.value.env : key => local.env_values[key] }}');
+    expect(sc.environment_variables).toBe('${merge({ for key in each.value.env : key => local.env_values[key] }, lookup(local.derived_env, each.key, {}))}');
+    // Settings derived from resources (the IAP audience) are config keys too, and never secrets.
+    const derived = [...text(modLocals.derived_env).matchAll(/\b(TSI_[A-Z_]+) =/g)].map((m) => m[1]!);
+    expect(derived).toEqual(['TSI_IAP_AUDIENCE']);
+    for (const key of derived) expect([key, knownSetting(key)]).toEqual([key, true]);
     const values = modLocals.env_values as Record<string, string>;
     for (const key of manifestEnvKeys()) {
       expect([key, knownSetting(key)]).toEqual([key, true]);
