@@ -88,6 +88,22 @@ describe('API ingress', () => {
     expect(modLocals.derived_env.api).toContain('TSI_IAP_AUDIENCE = "/projects/${data.google_project.this.number}/global/backendServices/${google_compute_backend_service.api[0].generated_id}"');
     expect(knownSetting('TSI_IAP_AUDIENCE')).toBe(true);
   });
+
+  it('routes the smoke test to the candidate revision through the same Cloud Armor policy and an IAP only the deployer passes', () => {
+    expect(modLocals.candidate_header).toEqual({ name: 'x-tsi-revision', value: 'candidate' });
+    const route = resource(mod, 'google_compute_url_map', 'api').path_matcher[0].route_rules[0];
+    expect(route.service).toBe('${google_compute_backend_service.api_candidate[0].id}');
+    expect(route.match_rules[0].header_matches[0]).toEqual({ header_name: '${local.candidate_header.name}', exact_match: '${local.candidate_header.value}' });
+    const neg = resource(mod, 'google_compute_region_network_endpoint_group', 'api_candidate');
+    expect(neg).toMatchObject({ count: LB_COUNT, network_endpoint_type: 'SERVERLESS', cloud_run: [{ service: '${var.name_prefix}-api', tag: '${local.candidate_header.value}' }] });
+    const backend = resource(mod, 'google_compute_backend_service', 'api_candidate');
+    expect(backend).toMatchObject({ count: LB_COUNT, security_policy: '${google_compute_security_policy.api[0].id}', iap: [{ enabled: true }] });
+    expect(backend.backend[0].group).toBe('${google_compute_region_network_endpoint_group.api_candidate[0].id}');
+    const accessors = Object.values(resourcesOfType(mod, 'google_iap_web_backend_service_iam_member')).filter((a) => a.web_backend_service.includes('api_candidate'));
+    expect(accessors.map((a) => a.member)).toEqual(['serviceAccount:${var.deployer_service_account}']);
+    // smoke-test.sh sends exactly this header (tests/infra/smoke-test.test.ts runs the script).
+    expect(readFileSync(join(ROOT, 'scripts', 'smoke-test.sh'), 'utf8')).toContain('-H "x-tsi-revision: candidate"');
+  });
 });
 
 describe('Cloud Armor', () => {

@@ -160,11 +160,78 @@ resource "google_compute_backend_service" "api" {
   }
 }
 
+# Smoke tests of a new revision before it gets traffic (scripts/smoke-test.sh, Cloud Build): the
+# run.app URL refuses outside requests, so the deployer reaches the revision tagged "candidate"
+# through this load balancer, sending the header local.candidate_header. Same Cloud Armor policy,
+# its own IAP resource that only the deployer may pass. The tag exists only during a rollout
+# (shift-traffic.sh removes it).
+locals {
+  candidate_header = { name = "x-tsi-revision", value = "candidate" }
+}
+
+resource "google_compute_region_network_endpoint_group" "api_candidate" {
+  count                 = local.api_via_lb ? 1 : 0
+  project               = var.project_id
+  name                  = "${var.name_prefix}-api-candidate-neg"
+  region                = var.region
+  network_endpoint_type = "SERVERLESS"
+
+  # A 2nd-gen function is a Cloud Run service of the same name; only Cloud Run NEGs take a tag.
+  cloud_run {
+    service = "${var.name_prefix}-api"
+    tag     = local.candidate_header.value
+  }
+}
+
+resource "google_compute_backend_service" "api_candidate" {
+  count                 = local.api_via_lb ? 1 : 0
+  project               = var.project_id
+  name                  = "${var.name_prefix}-api-candidate"
+  protocol              = "HTTPS"
+  load_balancing_scheme = "EXTERNAL_MANAGED"
+  security_policy       = google_compute_security_policy.api[0].id
+
+  backend {
+    group = google_compute_region_network_endpoint_group.api_candidate[0].id
+  }
+
+  iap {
+    enabled = true
+  }
+
+  log_config {
+    enable      = true
+    sample_rate = 1
+  }
+}
+
 resource "google_compute_url_map" "api" {
   count           = local.api_via_lb ? 1 : 0
   project         = var.project_id
   name            = "${var.name_prefix}-api"
   default_service = google_compute_backend_service.api[0].id
+
+  host_rule {
+    hosts        = ["*"]
+    path_matcher = "api"
+  }
+
+  path_matcher {
+    name            = "api"
+    default_service = google_compute_backend_service.api[0].id
+
+    route_rules {
+      priority = 1
+      service  = google_compute_backend_service.api_candidate[0].id
+      match_rules {
+        prefix_match = "/"
+        header_matches {
+          header_name = local.candidate_header.name
+          exact_match = local.candidate_header.value
+        }
+      }
+    }
+  }
 }
 
 resource "google_compute_managed_ssl_certificate" "api" {
@@ -230,4 +297,21 @@ resource "google_cloud_run_v2_service_iam_member" "iap_invoker" {
   name     = google_cloudfunctions2_function.function["api"].name
   role     = "roles/run.invoker"
   member   = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-iap.iam.gserviceaccount.com"
+}
+
+# The candidate route admits the deployer only; it signs its own IAP JWT (service-account JWT,
+# audience https://<api_domain>/*), which needs signJwt on itself.
+resource "google_iap_web_backend_service_iam_member" "api_candidate_deployer" {
+  count               = local.api_via_lb ? 1 : 0
+  project             = var.project_id
+  web_backend_service = google_compute_backend_service.api_candidate[0].name
+  role                = "roles/iap.httpsResourceAccessor"
+  member              = "serviceAccount:${var.deployer_service_account}"
+}
+
+resource "google_service_account_iam_member" "deployer_signs_jwt" {
+  count              = local.api_via_lb ? 1 : 0
+  service_account_id = "projects/${var.project_id}/serviceAccounts/${var.deployer_service_account}"
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = "serviceAccount:${var.deployer_service_account}"
 }
