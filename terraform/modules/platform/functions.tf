@@ -94,14 +94,14 @@ resource "google_cloud_run_v2_service_iam_member" "scheduler_invoker" {
   member   = "serviceAccount:${google_service_account.scheduler.email}"
 }
 
-# The uptime check calls the readiness endpoint with the Monitoring service agent's OIDC token.
-resource "google_cloud_run_v2_service_iam_member" "uptime_invoker" {
+# The readiness probe (scheduler.tf) calls the readiness endpoint as the Cloud Scheduler identity.
+resource "google_cloud_run_v2_service_iam_member" "readiness_invoker" {
   for_each = { for name, f in local.active : name => f if try(f.readiness_path, null) != null }
   project  = var.project_id
   location = var.region
   name     = google_cloudfunctions2_function.function[each.key].name
   role     = "roles/run.invoker"
-  member   = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
+  member   = "serviceAccount:${google_service_account.scheduler.email}"
 }
 
 data "google_project" "this" {
