@@ -180,6 +180,11 @@ describe('VPC Service Controls', () => {
     expect(p.resources).toContain('projects/${data.google_project.warehouse.number}');
     expect(dataSource(mod, 'google_project', 'warehouse').project_id).toBe('${var.warehouse_project}');
     expect(p.ingress_identities).toContain('serviceAccount:${var.deployer_service_account}');
+    // Function builds may only read Storage of this project, nothing else.
+    const status = block('status').content[0] as Hcl;
+    const build = (status.ingress_policies as Hcl[]).find((i) => i.ingress_from[0].identities === '${status.value.build_identities}');
+    expect(build?.ingress_to[0]).toEqual({ resources: ['projects/${data.google_project.this.number}'], operations: [{ service_name: 'storage.googleapis.com', method_selectors: [{ method: '*' }] }] });
+    expect((p.build_identities as string[]).every((m) => m.startsWith('serviceAccount:'))).toBe(true);
     expect(perimeter().perimeter_type).toBe('PERIMETER_TYPE_REGULAR');
   });
 

@@ -28,6 +28,15 @@ locals {
     ]
     access_levels      = var.vpc_service_controls.access_levels
     ingress_identities = distinct(concat(["serviceAccount:${var.deployer_service_account}"], var.vpc_service_controls.ingress_identities))
+    # Function builds run outside the perimeter (Cloud Build) and read their source bundle from the
+    # artifact bucket: Storage only, for the identities that build 2nd-gen functions (the Compute
+    # default account in current projects, the legacy Cloud Build account in older ones, and the
+    # Cloud Functions service agent).
+    build_identities = [
+      "serviceAccount:${data.google_project.this.number}-compute@developer.gserviceaccount.com",
+      "serviceAccount:${data.google_project.this.number}@cloudbuild.gserviceaccount.com",
+      "serviceAccount:service-${data.google_project.this.number}@gcf-admin-robot.iam.gserviceaccount.com",
+    ]
   }
 }
 
@@ -67,6 +76,24 @@ resource "google_access_context_manager_service_perimeter" "data" {
           }
         }
       }
+
+      ingress_policies {
+        ingress_from {
+          identities = status.value.build_identities
+          sources {
+            access_level = "*"
+          }
+        }
+        ingress_to {
+          resources = ["projects/${data.google_project.this.number}"]
+          operations {
+            service_name = "storage.googleapis.com"
+            method_selectors {
+              method = "*"
+            }
+          }
+        }
+      }
     }
   }
 
@@ -88,6 +115,24 @@ resource "google_access_context_manager_service_perimeter" "data" {
           resources = ["*"]
           operations {
             service_name = "*"
+          }
+        }
+      }
+
+      ingress_policies {
+        ingress_from {
+          identities = spec.value.build_identities
+          sources {
+            access_level = "*"
+          }
+        }
+        ingress_to {
+          resources = ["projects/${data.google_project.this.number}"]
+          operations {
+            service_name = "storage.googleapis.com"
+            method_selectors {
+              method = "*"
+            }
           }
         }
       }
