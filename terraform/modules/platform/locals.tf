@@ -51,12 +51,34 @@ locals {
     ]
   ]) : g.key => g }
 
-  # Each HTTP function's invokers from the environment, plus the deployer (smoke tests).
+  # Each HTTP function's invokers from the environment, plus the deployer (smoke tests). Behind the
+  # load balancer the API's users are IAP accessors instead (ingress.tf): IAP's service agent is
+  # the one that invokes the service, so they need no run.invoker of their own.
   http_invokers = { for g in flatten([
     for name, f in local.active : [
-      for member in concat(lookup(var.invokers, name, []), ["serviceAccount:${var.deployer_service_account}"]) : { key = "${name}:${member}", function = name, member = member }
+      for member in concat(name == "api" && local.api_via_lb ? [] : lookup(var.invokers, name, []), ["serviceAccount:${var.deployer_service_account}"]) : { key = "${name}:${member}", function = name, member = member }
     ] if f.trigger.kind == "http"
   ]) : g.key => g }
+
+  # Network security (docs/deploy.md "Network security").
+  # The API is never ALLOW_ALL: behind the HTTPS load balancer (IAP + Cloud Armor) it accepts only
+  # load-balancer and internal traffic, otherwise internal traffic only; direct run.app and
+  # cloudfunctions.net requests from the internet are refused by Cloud Run before any code runs.
+  api_via_lb  = var.api_exposure == "iap"
+  api_ingress = local.api_via_lb ? "ALLOW_INTERNAL_AND_GCLB" : "ALLOW_INTERNAL_ONLY"
+  ingress = { for name, f in local.functions : name => (
+    f.trigger.kind != "http" ? "ALLOW_INTERNAL_ONLY" : name == "api" ? local.api_ingress : var.functions[name].ingress
+  ) }
+
+  # Functions that call receivers outside Google (webhook deliveries): all their egress leaves
+  # through the connector and Cloud NAT, so receivers can allowlist one address (network.tf).
+  fixed_egress_functions = toset(["webhooks"])
+
+  # Settings Terraform derives from resources rather than from the manifest's env list: the IAP
+  # audience exists only behind the load balancer (TSI_IAP_AUDIENCE is optional in config.ts).
+  derived_env = {
+    api = local.api_via_lb ? { TSI_IAP_AUDIENCE = "/projects/${data.google_project.this.number}/global/backendServices/${google_compute_backend_service.api[0].generated_id}" } : {}
+  }
 
   firestore_indexes = jsondecode(file("${path.module}/../../firestore.indexes.json"))
 }
