@@ -31,9 +31,7 @@ export class ChainAppender<R extends object> {
   append(record: R): Promise<R & ChainFields> {
     return new Promise((resolve, reject) => {
       this.pending.push({ record, resolve, reject });
-      this.draining ??= this.drain().finally(() => {
-        this.draining = null;
-      });
+      this.draining ??= this.drain();
     });
   }
 
@@ -47,6 +45,12 @@ export class ChainAppender<R extends object> {
     return this.head;
   }
 
+  /**
+   * Never throws (each batch settles its own promises). `draining` is cleared in the same
+   * synchronous step that finds the queue empty (not in a later `.finally`): a caller whose
+   * record was just acknowledged may append again before any later microtask, and must then
+   * start a new drain rather than join one that is about to end (its record would wait forever).
+   */
   private async drain(): Promise<void> {
     while (this.pending.length) {
       const batch = this.pending.splice(0, this.maxBatch);
@@ -66,5 +70,6 @@ export class ChainAppender<R extends object> {
         batch.forEach((p) => p.reject(error));
       }
     }
+    this.draining = null;
   }
 }
