@@ -1,9 +1,9 @@
 import type { Log, Logging } from '@google-cloud/logging';
 import type { Clock } from '../platform/clock.js';
 import { newId } from '../platform/ids.js';
-import { redact } from '../platform/redact.js';
 import { ChainAppender } from './appender.js';
 import { emptyHead } from './chain.js';
+import { prepareAuditRecord } from './record.js';
 import { AuditRecordSchema, type AuditInput, type AuditLog, type AuditPage, type AuditQuery, type AuditRecord } from './model.js';
 
 /**
@@ -26,7 +26,16 @@ export class CloudLoggingAuditLog implements AuditLog {
   private lastTime = '';
   private readonly appender: ChainAppender<AuditRecord>;
 
-  constructor(private readonly opts: { projectId: string; logName: string; clock: Clock; instance?: string }) {
+  constructor(
+    private readonly opts: {
+      projectId: string;
+      logName: string;
+      clock: Clock;
+      instance?: string;
+      /** A ready client (tests point its transport at a stand-in); built lazily when omitted. */
+      logging?: Logging;
+    },
+  ) {
     this.chainId = `${opts.instance ?? 'tsi'}/${newId('chain', opts.clock.now().getTime())}`;
     const head = emptyHead(this.chainId);
     this.appender = new ChainAppender<AuditRecord>({
@@ -54,8 +63,7 @@ export class CloudLoggingAuditLog implements AuditLog {
 
   private async get(): Promise<{ logging: Logging; log: Log }> {
     if (!this.client) {
-      const { Logging } = await import('@google-cloud/logging');
-      const logging = new Logging({ projectId: this.opts.projectId });
+      const logging = this.opts.logging ?? new (await import('@google-cloud/logging')).Logging({ projectId: this.opts.projectId });
       this.client = { logging, log: logging.log(this.opts.logName) };
     }
     return this.client;
@@ -70,14 +78,7 @@ export class CloudLoggingAuditLog implements AuditLog {
     const now = input.time ?? this.opts.clock.now().toISOString();
     const time = now < this.lastTime ? this.lastTime : now;
     this.lastTime = time;
-    const record: AuditRecord = {
-      ...input,
-      id: newId('aud', this.opts.clock.now().getTime()),
-      time,
-      actor: input.actor?.toLowerCase() ?? null,
-      ...(input.details ? { details: redact(input.details) as Record<string, unknown> } : {}),
-    };
-    return this.appender.append(record);
+    return this.appender.append(prepareAuditRecord(input, newId('aud', this.opts.clock.now().getTime()), time));
   }
 
   async query(q: AuditQuery): Promise<AuditPage> {

@@ -4,8 +4,8 @@ import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Clock } from '../platform/clock.js';
 import { newId } from '../platform/ids.js';
-import { redact } from '../platform/redact.js';
 import { ChainAppender } from './appender.js';
+import { prepareAuditRecord } from './record.js';
 import { emptyHead, type ChainHead } from './chain.js';
 import { AuditRecordSchema, matches, type AuditInput, type AuditLog, type AuditPage, type AuditQuery, type AuditRecord } from './model.js';
 
@@ -53,14 +53,8 @@ export class LocalFileAuditLog implements AuditLog {
 
   /** Like `write`, and returns the record as stored (with its chain fields). */
   append(input: AuditInput): Promise<AuditRecord> {
-    const record: AuditRecord = {
-      ...input,
-      id: newId('aud', this.clock.now().getTime()),
-      time: input.time ?? this.clock.now().toISOString(),
-      actor: input.actor?.toLowerCase() ?? null,
-      ...(input.details ? { details: redact(input.details) as Record<string, unknown> } : {}),
-    };
-    return this.appender.append(record);
+    const now = this.clock.now();
+    return this.appender.append(prepareAuditRecord(input, newId('aud', now.getTime()), input.time ?? now.toISOString()));
   }
 
   /**
