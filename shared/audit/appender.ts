@@ -25,7 +25,7 @@ export class ChainAppender<R extends object> {
 
   constructor(
     private readonly storage: ChainStorage<R>,
-    private readonly maxBatch = 200,
+    private readonly options: { maxBatch?: number; /** Told each new durable head (the anchor's cue). */ onDurable?: (head: ChainHead) => void } = {},
   ) {}
 
   append(record: R): Promise<R & ChainFields> {
@@ -53,7 +53,7 @@ export class ChainAppender<R extends object> {
    */
   private async drain(): Promise<void> {
     while (this.pending.length) {
-      const batch = this.pending.splice(0, this.maxBatch);
+      const batch = this.pending.splice(0, this.options.maxBatch ?? 200);
       try {
         let head = this.head ?? (await this.storage.loadHead());
         const linked = batch.map((p) => {
@@ -64,6 +64,7 @@ export class ChainAppender<R extends object> {
         await this.storage.persist(linked);
         this.head = head;
         batch.forEach((p, i) => p.resolve(linked[i]!));
+        this.options.onDurable?.(head);
       } catch (error) {
         // What reached storage is unknown: read the head back before the next append.
         this.head = null;

@@ -40,6 +40,12 @@ const EnvSchema = z.object({
   TSI_SECRETS: z.enum(['local', 'secret-manager']).optional(),
   TSI_AUDIT: z.enum(['local', 'cloud-logging']).optional(),
   TSI_AUDIT_LOG_NAME: z.string().default('tsi-audit'),
+  /** Signed audit-chain checkpoints (shared/audit/anchor.ts): every N records, every T seconds (0: off), on shutdown. */
+  TSI_AUDIT_CHECKPOINT_EVERY: int(1000, 1, 1_000_000),
+  TSI_AUDIT_CHECKPOINT_SECONDS: int(300, 0, 86_400),
+  /** Cloud Storage bucket (locked retention) for checkpoints; unset locally: `<dataDir>/audit-checkpoints/`. */
+  TSI_AUDIT_CHECKPOINT_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]$/).optional(),
+  TSI_AUDIT_CHECKPOINT_PREFIX: z.string().regex(/^[\w.-]+(?:\/[\w.-]+)*$/).default('audit-checkpoints'),
   TSI_IDENTITY: z.enum(['local', 'google']).optional(),
   /** Audience the API expects in ID tokens (its own URL in production). */
   TSI_AUDIENCE: z.string().optional(),
@@ -100,6 +106,7 @@ export interface Config {
   };
   eventsTopic: string;
   auditLogName: string;
+  auditCheckpoints: { every: number; intervalSeconds: number; bucket?: string; prefix: string };
   audience: string;
   iapAudience?: string;
   limits: { maxBodyBytes: number; createPerMinute: number };
@@ -195,6 +202,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     eventsTopic: env.TSI_EVENTS_TOPIC,
     auditLogName: env.TSI_AUDIT_LOG_NAME,
+    auditCheckpoints: { every: env.TSI_AUDIT_CHECKPOINT_EVERY, intervalSeconds: env.TSI_AUDIT_CHECKPOINT_SECONDS, bucket: env.TSI_AUDIT_CHECKPOINT_BUCKET, prefix: env.TSI_AUDIT_CHECKPOINT_PREFIX },
     audience: env.TSI_AUDIENCE ?? 'tsi-local',
     iapAudience: env.TSI_IAP_AUDIENCE,
     limits: { maxBodyBytes: env.TSI_MAX_BODY_BYTES, createPerMinute: env.TSI_RATE_CREATE_PER_MINUTE },
