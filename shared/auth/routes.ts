@@ -74,6 +74,7 @@ export function roleRoutes(bindings: RoleBindings, audit: AuditLog): Route[] {
           roles: actor.roles,
           action: 'roles.changed',
           resource: `role-bindings/${email.data.toLowerCase()}`,
+          principal: email.data.toLowerCase(),
           outcome: 'allowed',
           reason: null,
           request_id: ctx.requestId,

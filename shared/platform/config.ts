@@ -42,6 +42,12 @@ const EnvSchema = z.object({
   TSI_AUDIT_LOG_NAME: z.string().default('tsi-audit'),
   /** Production: the bucket of the erasure ledger and the backups' key escrow (docs/decisions/0035). */
   TSI_VAULT_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, 'must be a Cloud Storage bucket name').optional(),
+  /** Signed audit-chain checkpoints (shared/audit/anchor.ts): every N records, every T seconds (0: off), on shutdown. */
+  TSI_AUDIT_CHECKPOINT_EVERY: int(1000, 1, 1_000_000),
+  TSI_AUDIT_CHECKPOINT_SECONDS: int(300, 0, 86_400),
+  /** Cloud Storage bucket (locked retention) for checkpoints; unset locally: `<dataDir>/audit-checkpoints/`. */
+  TSI_AUDIT_CHECKPOINT_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]$/).optional(),
+  TSI_AUDIT_CHECKPOINT_PREFIX: z.string().regex(/^[\w.-]+(?:\/[\w.-]+)*$/).default('audit-checkpoints'),
   TSI_IDENTITY: z.enum(['local', 'google']).optional(),
   /** Audience the API expects in ID tokens (its own URL in production). */
   TSI_AUDIENCE: z.string().optional(),
@@ -111,6 +117,7 @@ export interface Config {
   auditLogName: string;
   /** Erasure ledger + key escrow bucket (production); locally `<dataDir>/vault`. */
   vaultBucket?: string;
+  auditCheckpoints: { every: number; intervalSeconds: number; bucket?: string; prefix: string };
   audience: string;
   iapAudience?: string;
   /** Signing keys of ID tokens in `google` identity mode; undefined = Google's (see TSI_GOOGLE_CERTS_URL). */
@@ -210,6 +217,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     eventsTopic: env.TSI_EVENTS_TOPIC,
     auditLogName: env.TSI_AUDIT_LOG_NAME,
     ...(env.TSI_VAULT_BUCKET ? { vaultBucket: env.TSI_VAULT_BUCKET } : {}),
+    auditCheckpoints: { every: env.TSI_AUDIT_CHECKPOINT_EVERY, intervalSeconds: env.TSI_AUDIT_CHECKPOINT_SECONDS, bucket: env.TSI_AUDIT_CHECKPOINT_BUCKET, prefix: env.TSI_AUDIT_CHECKPOINT_PREFIX },
     audience: env.TSI_AUDIENCE ?? 'tsi-local',
     iapAudience: env.TSI_IAP_AUDIENCE,
     ...(env.TSI_GOOGLE_CERTS_URL ? { googleCertsUrl: env.TSI_GOOGLE_CERTS_URL } : {}),
