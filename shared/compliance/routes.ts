@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import type { Route, RequestContext } from '../platform/http.js';
+import type { Route } from '../platform/http.js';
+import { auditingSeparation } from '../auth/errors.js';
+import { actorOf } from './actor.js';
 import { pageOf, pageQuery, paginate } from '../api/pagination.js';
 import { ErasurePageSchema, ErasureViewSchema, HoldViewSchema, PolicyListSchema, SweepReportSchema } from '../api/responses.js';
 import type { Compliance } from './index.js';
@@ -7,9 +9,7 @@ import { CreateErasureSchema, ErasureListQuerySchema, presentErasure } from './e
 import { CreateHoldSchema, HoldListQuerySchema, ReleaseHoldSchema, presentHold } from './holds/model.js';
 import { PutPoliciesSchema } from './retention/policy.js';
 
-function actor(ctx: RequestContext) {
-  return { email: ctx.who.email, roles: ctx.who.roles, requestId: ctx.requestId };
-}
+const actor = actorOf;
 
 const IdParams = z.strictObject({ id: z.string().min(1).max(128) });
 const NoQuery = z.strictObject({});
@@ -75,6 +75,7 @@ export function complianceRoutes(get: () => Compliance): Route[] {
       action: 'legal_holds.release',
       auth: 'required',
       summary: 'Release a legal hold (erasures it blocked are tried again)',
+      description: 'Four eyes: the principal who placed the hold cannot release it (403 `separation-of-duties`, rule `hold-release-by-placer`).',
       tags: ['compliance'],
       request: { params: IdParams, body: ReleaseHoldSchema },
       responses: { 200: HoldViewSchema },
@@ -85,7 +86,7 @@ export function complianceRoutes(get: () => Compliance): Route[] {
         const { reason } = ctx.body(ReleaseHoldSchema);
         const c = get();
         await c.holds.get(id);
-        const hold = await c.holds.release(id, reason, actor(ctx));
+        const hold = await auditingSeparation(ctx, () => c.holds.release(id, reason, actor(ctx)));
         // Erasures waiting on this hold are tried again now (they stay blocked if another applies).
         await c.erasure.redrive((e) => e.status === 'blocked' && e.blocked_by.some((b) => b.id === id));
         return { status: 200, body: presentHold(hold) };
