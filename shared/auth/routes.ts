@@ -36,6 +36,7 @@ export function roleRoutes(bindings: RoleBindings, audit: AuditLog): Route[] {
       method: 'GET',
       path: '/v1/role-bindings',
       action: 'roles.list',
+      rateLimit: 'expensive-read',
       auth: 'required',
       summary: 'List role bindings (admin)',
       tags: ['roles'],

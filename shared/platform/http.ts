@@ -20,6 +20,7 @@ import type { Logger } from './logger.js';
 import { fromZod, toProblem } from './problem.js';
 import type { Clock } from './clock.js';
 import { IDEMPOTENCY_KEY_PATTERN, bodyFingerprint, idempotencyScope, type IdempotencyStore } from './idempotency.js';
+import type { RateLimitClass } from '../limits/route-limits.js';
 
 /**
  * The one HTTP kit: routing, request context, body reading with limits, authentication hook,
@@ -58,6 +59,8 @@ export interface HttpDeps {
   audit(record: RequestAudit): Promise<void>;
   /** Where POST responses are kept for `Idempotency-Key` replays; without one keys are only validated. */
   idempotency?: IdempotencyStore;
+  /** Per-principal rate limit of the route (shared/limits/route-limits.ts), once the caller is known; throws 429. */
+  rateLimit?(route: Route, ctx: RequestContext): Promise<void>;
   /** Sees every response the kit sends (contract tests record them); never changes it. */
   onResponse?(route: Route | undefined, status: number, result: HttpResult): void;
 }
@@ -219,6 +222,12 @@ export interface Route {
   /** Left out of the OpenAPI document (the document and docs routes themselves are listed; this is for internal ones). */
   internal?: boolean;
   /**
+   * Per-principal rate limit class (shared/limits/route-limits.ts; the limits are in config, the
+   * table in docs/operations.md). Writes are `write` unless they declare a stricter class; reads
+   * are unlimited unless they declare one (lists, searches, reports: `expensive-read`).
+   */
+  rateLimit?: RateLimitClass;
+  /**
    * POST only: `kit` (default) stores and replays responses per Idempotency-Key; `handler` when the
    * use case does it itself inside its own transaction (investigation create).
    */
@@ -351,6 +360,7 @@ function handleRequest(compiled: CompiledRoute[], deps: HttpDeps) {
       const contentLength = Number(req.headers['content-length'] ?? 0);
       if (contentLength > deps.maxBodyBytes) throw new PayloadTooLargeError(deps.maxBodyBytes);
       if (route.auth === 'required') ctx.caller = await deps.identify(req.headers);
+      if (ctx.caller && deps.rateLimit) await deps.rateLimit(route, ctx);
       result = await runRoute(route, ctx, deps, method, path);
     } catch (error) {
       const { problem, headers, known } = toProblem(error, requestId);
