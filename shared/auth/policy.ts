@@ -33,6 +33,8 @@ export const PERMISSIONS = [
   'legal_holds.release',
   'erasure.request',
   'erasure.read',
+  /** Extend an erasure deadline once (GDPR art. 12(3)). */
+  'erasure.extend',
   'retention.read',
   'retention.write',
   'investigations.delete',
@@ -60,6 +62,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'legal_holds.release',
     'erasure.request',
     'erasure.read',
+    'erasure.extend',
     'retention.read',
     'retention.write',
     'investigations.delete',

@@ -14,6 +14,7 @@ import { RetentionService } from './retention/service.js';
 import { PolicyStore } from './retention/store.js';
 import { subjectCryptoFrom, type SubjectCrypto } from './subject-crypto.js';
 import { InvestigationPurge } from './purge.js';
+import { ErasureExtensions } from './erasure/extension.js';
 
 export { DeletionGate, HoldSet } from './gate.js';
 export { LegalHoldError, PolicyLockedError } from './errors.js';
@@ -39,6 +40,8 @@ export interface Compliance {
   holds: HoldService;
   retention: RetentionService;
   erasure: ErasureService;
+  /** Extending an erasure deadline once (GDPR art. 12(3)). */
+  extensions: ErasureExtensions;
   purge: InvestigationPurge;
   crypto: SubjectCrypto;
   /** The hook shared/backup/restore.ts calls after a restore, before data is served. */
@@ -65,6 +68,7 @@ export function buildCompliance(deps: ComplianceDeps): Compliance {
       logger,
       backupRetentionDays: deps.backupRetentionDays ?? DEFAULT_BACKUP_RETENTION_DAYS,
     }),
+    extensions: new ErasureExtensions({ db: deps.db, audit: deps.audit, clock: deps.clock }),
     purge: new InvestigationPurge({ db: deps.db, gate, audit: deps.audit }),
     replayLedger: (db, ctx) => replayErasureLedger(db, { ...ctx, crypto: deps.crypto, ...(db !== deps.db ? { ledgers: [deps.db] } : {}) }),
   };

@@ -5,7 +5,7 @@ import { actorOf } from './actor.js';
 import { pageOf, pageQuery, paginate } from '../api/pagination.js';
 import { ErasurePageSchema, ErasureViewSchema, HoldViewSchema, PolicyListSchema, SweepReportSchema } from '../api/responses.js';
 import type { Compliance } from './index.js';
-import { CreateErasureSchema, ErasureListQuerySchema, presentErasure } from './erasure/model.js';
+import { CreateErasureSchema, ErasureListQuerySchema, ExtendErasureSchema, presentErasure } from './erasure/model.js';
 import { CreateHoldSchema, HoldListQuerySchema, ReleaseHoldSchema, presentHold } from './holds/model.js';
 import { PutPoliciesSchema } from './retention/policy.js';
 
@@ -144,6 +144,25 @@ export function complianceRoutes(get: () => Compliance): Route[] {
         ctx.require('erasure.read');
         ctx.resource = `erasure-requests/${ctx.params.id}`;
         return { status: 200, body: presentErasure(await get().erasure.get(ctx.params.id ?? ''), ctx.now()) };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/erasure-requests/{id}:extend',
+      action: 'erasure.extend',
+      auth: 'required',
+      summary: 'Extend an erasure deadline once, by up to two months, with a reason (GDPR art. 12(3))',
+      description:
+        'Before the original deadline only, once per request (409 `erasure-already-extended`; completed: 409 `erasure-completed`; past due: 409 `erasure-extension-too-late`). `extended_until` defaults to, and may not pass, two months after the original deadline. `subject_informed: true` confirms the subject has been told of the extension and its reasons.',
+      tags: ['compliance'],
+      request: { params: IdParams, body: ExtendErasureSchema },
+      responses: { 200: ErasureViewSchema },
+      async handle(ctx) {
+        ctx.require('erasure.extend');
+        const id = ctx.params.id ?? '';
+        ctx.resource = `erasure-requests/${id}`;
+        const input = ctx.body(ExtendErasureSchema);
+        return { status: 200, body: presentErasure(await get().extensions.extend(id, input, actor(ctx)), ctx.now()) };
       },
     },
     {
