@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Route } from '../platform/http.js';
+import { ProblemSchema } from '../api/openapi.js';
 import { auditingSeparation } from '../auth/errors.js';
 import { actorOf } from './actor.js';
 import { pageOf, pageQuery, paginate } from '../api/pagination.js';
@@ -30,7 +31,10 @@ export function complianceRoutes(get: () => Compliance): Route[] {
       summary: 'Place a legal hold on a subject, an investigation or a query of investigations',
       tags: ['compliance'],
       request: { body: CreateHoldSchema },
-      responses: { 201: { schema: HoldViewSchema, headers: { Location: 'URL of the hold.' } } },
+      responses: {
+        201: { schema: HoldViewSchema, headers: { Location: 'URL of the hold.' } },
+        404: { contentType: 'application/problem+json', schema: ProblemSchema, description: 'The investigation named by `investigation_id` does not exist or the caller may not see it (`not-found`).' },
+      },
       async handle(ctx) {
         ctx.require('legal_holds.place');
         const hold = await get().holds.place(ctx.body(CreateHoldSchema), actor(ctx));
