@@ -213,7 +213,8 @@ export function complianceRoutes(get: () => Compliance): Route[] {
         ctx.require('retention.write');
         ctx.resource = 'retention';
         const { dry_run } = ctx.body(SweepSchema);
-        return { status: 200, body: await get().retention.run({ dryRun: dry_run, actor: ctx.who.email }) };
+        const origin = { request_id: ctx.requestId, trace: ctx.trace, source_ip: ctx.sourceIp };
+        return { status: 200, body: await get().retention.run({ dryRun: dry_run, actor: ctx.who.email, origin }) };
       },
     },
     {

@@ -53,7 +53,7 @@ describe('compliance: visibility, separation of duties, request origin on every 
     expect(released).toMatchObject({ state: 'released', released_by: compliance2.email, placed_by: compliance.email });
   });
 
-  it('every record written for holds, purge, blocked deletions, erasure and retention carries the request\'s source IP and trace', async () => {
+  it('every record written for holds, purge, blocked deletions, erasure, retention changes and on-demand sweeps carries the request\'s source IP and trace', async () => {
     const inv = await seedInvestigation(f, { type: 'email', value: 'held.person@example.com' });
     const hold = await f.compliance.holds.place({ investigation_id: inv.id, reason: 'inquiry', matter: 'REG-2' }, FROM_REQUEST);
     await expect(f.compliance.purge.purge(inv.id, FROM_REQUEST, 'tidy')).rejects.toBeInstanceOf(LegalHoldError);
@@ -61,9 +61,10 @@ describe('compliance: visibility, separation of duties, request origin on every 
     await f.compliance.purge.purge(inv.id, FROM_REQUEST, 'tidy');
     await f.compliance.erasure.request({ type: 'email', value: 'someone.else@example.com' }, FROM_REQUEST);
     await f.compliance.retention.update([{ kind: 'investigations.closed', days: 400 }], FROM_REQUEST);
+    await f.compliance.retention.run({ dryRun: true, actor: FROM_REQUEST.email, origin: { request_id: FROM_REQUEST.requestId, trace: FROM_REQUEST.trace, source_ip: FROM_REQUEST.sourceIp } });
 
     const byAction = (a: string) => f.audit.records.filter((r) => r.action === a);
-    const expected = ['legal_holds.place', 'legal_hold.blocked_deletion', 'legal_holds.release', 'investigations.delete', 'erasure.request', 'retention.policy_changed'];
+    const expected = ['legal_holds.place', 'legal_hold.blocked_deletion', 'legal_holds.release', 'investigations.delete', 'erasure.request', 'retention.policy_changed', 'retention.dry_run'];
     for (const action of expected) {
       const records = byAction(action);
       expect({ action, n: records.length }).toEqual({ action, n: 1 });
