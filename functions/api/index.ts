@@ -12,6 +12,7 @@ import { createHttpHandler, type Route } from '../../shared/platform/http.js';
 import { apiDocRoutes } from '../../shared/api/routes.js';
 import { responseObservers } from '../../shared/api/observe.js';
 import { FirestoreIdempotencyStore } from '../../shared/platform/idempotency.js';
+import { rateLimitsFrom, routeRateLimiter } from '../../shared/limits/route-limits.js';
 import { webhookRoutes } from '../../shared/webhooks/routes.js';
 import { complianceFor } from '../../shared/compliance/index.js';
 import { complianceRoutes } from '../../shared/compliance/routes.js';
@@ -56,6 +57,7 @@ export function buildApi(rt: Runtime) {
     clock: rt.clock,
     maxBodyBytes: rt.config.limits.maxBodyBytes,
     identify: (headers) => rt.identify(headers),
+    rateLimit: routeRateLimiter(rt.rateLimiter, rateLimitsFrom(rt.config)),
     audit: (record) => rt.audit.write(record),
     idempotency: new FirestoreIdempotencyStore(() => rt.firestore()),
     onResponse: (route, status, result) => {

@@ -15,6 +15,7 @@ import { RetentionService } from './retention/service.js';
 import { PolicyStore } from './retention/store.js';
 import { subjectCryptoFrom, type SubjectCrypto } from './subject-crypto.js';
 import { InvestigationPurge } from './purge.js';
+import { ErasureExtensions } from './erasure/extension.js';
 
 export { DeletionGate, HoldSet } from './gate.js';
 export { LegalHoldError, PolicyLockedError } from './errors.js';
@@ -42,6 +43,8 @@ export interface Compliance {
   holds: HoldService;
   retention: RetentionService;
   erasure: ErasureService;
+  /** Extending an erasure deadline once (GDPR art. 12(3)). */
+  extensions: ErasureExtensions;
   purge: InvestigationPurge;
   crypto: SubjectCrypto;
   /** The hook shared/backup/restore.ts calls after a restore, before data is served. */
@@ -69,6 +72,7 @@ export function buildCompliance(deps: ComplianceDeps): Compliance {
       backupRetentionDays: deps.backupRetentionDays ?? DEFAULT_BACKUP_RETENTION_DAYS,
       vault: deps.vault,
     }),
+    extensions: new ErasureExtensions({ db: deps.db, audit: deps.audit, clock: deps.clock }),
     purge: new InvestigationPurge({ db: deps.db, gate, audit: deps.audit }),
     // The blind index finds mentions on any database; sealed comments open where the key is known.
     replayLedger: createErasureLedgerReplay(() => deps.crypto),

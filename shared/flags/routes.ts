@@ -13,6 +13,7 @@ export function flagRoutes(flags: FeatureFlags, audit: AuditLog): Route[] {
       method: 'GET',
       path: '/v1/flags',
       action: 'flags.list',
+      rateLimit: 'expensive-read',
       auth: 'required',
       summary: 'List feature flags with their effective values',
       tags: ['flags'],

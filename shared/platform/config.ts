@@ -62,6 +62,10 @@ const EnvSchema = z.object({
 
   TSI_MAX_BODY_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
   TSI_RATE_CREATE_PER_MINUTE: int(30, 1, 10_000),
+  /** Per-principal route limits (shared/limits/route-limits.ts; docs/operations.md "Rate limits"). */
+  TSI_RATE_WRITE_PER_MINUTE: int(60, 1, 100_000),
+  TSI_RATE_EXPENSIVE_READ_PER_MINUTE: int(120, 1, 100_000),
+  TSI_RATE_QUERY_PER_MINUTE: int(20, 1, 100_000),
   /** Worker lease; renewed every third of it while a run goes on, and longer than one step (query timeout 120 s, LLM 10 s) with margin. */
   TSI_LEASE_SECONDS: int(300, 5, 3600),
   TSI_MAX_ATTEMPTS: int(3, 1, 20),
@@ -122,7 +126,7 @@ export interface Config {
   iapAudience?: string;
   /** Signing keys of ID tokens in `google` identity mode; undefined = Google's (see TSI_GOOGLE_CERTS_URL). */
   googleCertsUrl?: string;
-  limits: { maxBodyBytes: number; createPerMinute: number };
+  limits: { maxBodyBytes: number; createPerMinute: number; writePerMinute: number; expensiveReadPerMinute: number; queryPerMinute: number };
   worker: { leaseSeconds: number; maxAttempts: number; reconcileSeconds: number };
   retention: { intervalMinutes: number };
   quality: { intervalMinutes: number };
@@ -221,7 +225,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     audience: env.TSI_AUDIENCE ?? 'tsi-local',
     iapAudience: env.TSI_IAP_AUDIENCE,
     ...(env.TSI_GOOGLE_CERTS_URL ? { googleCertsUrl: env.TSI_GOOGLE_CERTS_URL } : {}),
-    limits: { maxBodyBytes: env.TSI_MAX_BODY_BYTES, createPerMinute: env.TSI_RATE_CREATE_PER_MINUTE },
+    limits: {
+      maxBodyBytes: env.TSI_MAX_BODY_BYTES,
+      createPerMinute: env.TSI_RATE_CREATE_PER_MINUTE,
+      writePerMinute: env.TSI_RATE_WRITE_PER_MINUTE,
+      expensiveReadPerMinute: env.TSI_RATE_EXPENSIVE_READ_PER_MINUTE,
+      queryPerMinute: env.TSI_RATE_QUERY_PER_MINUTE,
+    },
     worker: { leaseSeconds: env.TSI_LEASE_SECONDS, maxAttempts: env.TSI_MAX_ATTEMPTS, reconcileSeconds: env.TSI_RECONCILE_SECONDS },
     retention: { intervalMinutes: env.TSI_RETENTION_INTERVAL_MINUTES },
     quality: { intervalMinutes: env.TSI_QUALITY_INTERVAL_MINUTES },

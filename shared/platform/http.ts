@@ -24,6 +24,7 @@ import type { Clock } from './clock.js';
 import { IDEMPOTENCY_CLAIM_STALE_MS, IDEMPOTENCY_KEY_PATTERN, bodyFingerprint, idempotencyScope, type IdempotencyStore, type StoredIdempotentResponse } from './idempotency.js';
 import { preflight } from './framework-errors.js';
 import { Precondition, etagOf, ifMatchSatisfied, type ResourceVersion } from './precondition.js';
+import type { RateLimitClass } from '../limits/route-limits.js';
 
 export { etagOf, Precondition, type ResourceVersion } from './precondition.js';
 
@@ -64,6 +65,8 @@ export interface HttpDeps {
   audit(record: RequestAudit): Promise<void>;
   /** Where POST responses are kept for `Idempotency-Key` replays; without one keys are only validated. */
   idempotency?: IdempotencyStore;
+  /** Per-principal rate limit of the route (shared/limits/route-limits.ts), once the caller is known; throws 429. */
+  rateLimit?(route: Route, ctx: RequestContext): Promise<void>;
   /** Sees every response the kit sends (contract tests record them); never changes it. */
   onResponse?(route: Route | undefined, status: number, result: HttpResult): void;
 }
@@ -239,6 +242,12 @@ export interface Route {
   /** Left out of the OpenAPI document (the document and docs routes themselves are listed; this is for internal ones). */
   internal?: boolean;
   /**
+   * Per-principal rate limit class (shared/limits/route-limits.ts; the limits are in config, the
+   * table in docs/operations.md). Writes are `write` unless they declare a stricter class; reads
+   * are unlimited unless they declare one (lists, searches, reports: `expensive-read`).
+   */
+  rateLimit?: RateLimitClass;
+  /**
    * POST only: `kit` (default) stores and replays responses per Idempotency-Key; `handler` when the
    * use case does it itself inside its own transaction (investigation create).
    */
@@ -391,6 +400,7 @@ function handleRequest(compiled: CompiledRoute[], deps: HttpDeps) {
       const early = preflight(req.headers, deps.maxBodyBytes);
       if (early) throw early;
       if (route.auth === 'required') ctx.caller = await deps.identify(req.headers);
+      if (ctx.caller && deps.rateLimit) await deps.rateLimit(route, ctx);
       result = await runRoute(route, ctx, deps, method, path);
     } catch (error) {
       const { problem, headers, known } = toProblem(error, requestId);

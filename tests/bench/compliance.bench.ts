@@ -158,7 +158,7 @@ export async function run(): Promise<void> {
   const crypto = subjectCryptoFrom(dp);
   const audit = new LocalFileAuditLog(join(dir, 'audit.jsonl'), clock);
   const c: Compliance = buildCompliance({ db, crypto, audit, publisher: new NullPublisher(), clock, logger: quiet, vault: vaultOn(new LocalFolderBlobStore(join(dir, 'vault')), clock) });
-  const actor = { email: 'bench@example.com', roles: ['compliance'], requestId: null };
+  const actor = { email: 'bench@example.com', roles: ['compliance'], team: null, requestId: null, trace: null, sourceIp: null };
   try {
     // 1. Erasure.
     const naiveSubject = { type: 'email', value: 'naive.subject@example.com' };

@@ -96,7 +96,9 @@ export async function startFixture(start = new Date('2026-03-01T09:00:00Z'), ser
   };
 }
 
-export const compliance = { email: 'compliance@example.com', roles: ['compliance'], requestId: null };
+export const compliance = { email: 'compliance@example.com', roles: ['compliance'], team: null, requestId: null, trace: null, sourceIp: null };
+/** A second compliance officer: holds need two people (the placer cannot release). */
+export const compliance2 = { ...compliance, email: 'compliance2@example.com' };
 
 /** Writes an investigation through the real store (subject and question sealed), with content. */
 export async function seedInvestigation(

@@ -7,7 +7,7 @@ import { LocalFolderBackupStore } from '../../shared/backup/store.js';
 import { createFirestore } from '../../shared/store/firestore.js';
 import { createErasureLedgerReplay, replayErasureLedger } from '../../shared/compliance/erasure/ledger.js';
 import { subjectCryptoFrom } from '../../shared/compliance/subject-crypto.js';
-import { compliance, dumpAll, quiet, seedInvestigation, startFixture, type Fixture } from './compliance-fixture.js';
+import { compliance, compliance2, dumpAll, quiet, seedInvestigation, startFixture, type Fixture } from './compliance-fixture.js';
 
 const JOHN = { type: 'email' as const, value: 'john.doe@example.com' };
 const BOB = { type: 'email' as const, value: 'bob@example.org' };
@@ -119,7 +119,7 @@ describe('GDPR erasure on Firestore (embedded emulator)', () => {
     expect(f.audit.records.some((a) => a.action === 'legal_hold.blocked_deletion' && a.details?.path === 'erasure.execute')).toBe(true);
 
     // Release (audited with before and after), then the erasure goes through.
-    await f.compliance.holds.release(hold.id, 'matter settled', compliance);
+    await f.compliance.holds.release(hold.id, 'matter settled', compliance2);
     const rel = f.audit.records.find((a) => a.action === 'legal_holds.release')!;
     expect((rel.details!.before as { state: string }).state).toBe('active');
     expect((rel.details!.after as { state: string }).state).toBe('released');

@@ -1,5 +1,5 @@
 import { PolicyLockedError } from '../../shared/compliance/errors.js';
-import { compliance, dumpAll, seedInvestigation, startFixture, type Fixture } from './compliance-fixture.js';
+import { compliance, compliance2, dumpAll, seedInvestigation, startFixture, type Fixture } from './compliance-fixture.js';
 
 const DAY = 86_400_000;
 
@@ -56,7 +56,7 @@ describe('retention sweep on Firestore (embedded emulator, controlled clock)', (
     const second = await f.compliance.retention.run();
     expect(second.kinds.find((k) => k.kind === 'investigations.closed')).toMatchObject({ deleted: 0, blocked: 1 });
 
-    await f.compliance.holds.release(hold.id, 'dispute over', compliance);
+    await f.compliance.holds.release(hold.id, 'dispute over', compliance2);
     await f.compliance.retention.run();
     expect(await exists(f, held.id)).toBe(false);
   });

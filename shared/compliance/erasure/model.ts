@@ -73,6 +73,29 @@ export const ReceiptSchema = z.object({
 });
 export type Receipt = z.infer<typeof ReceiptSchema>;
 
+/**
+ * A deadline extended once (GDPR art. 12(3): by up to two further months where the request is
+ * complex or numerous; the subject is told, with the reasons, within the first month).
+ */
+export const ErasureExtensionSchema = z.object({
+  original_due_at: z.string(),
+  extended_until: z.string(),
+  reason: z.string(),
+  extended_by: z.string(),
+  extended_at: z.string(),
+  /** The officer confirmed the subject has been told of the extension and why (we hold no contact details). */
+  subject_informed: z.literal(true),
+});
+export type ErasureExtension = z.infer<typeof ErasureExtensionSchema>;
+
+export const ExtendErasureSchema = z.strictObject({
+  reason: z.string().trim().min(10, 'say why the request needs longer (complexity, number of requests)').max(2000),
+  /** Default and maximum: two months after the original due date. */
+  extended_until: z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString()).optional(),
+  subject_informed: z.literal(true, 'confirm the data subject has been told of the extension and its reasons'),
+});
+export type ExtendErasure = z.infer<typeof ExtendErasureSchema>;
+
 export const ErasureDocSchema = z.object({
   id: z.string(),
   subject_index: z.string(),
@@ -87,6 +110,8 @@ export const ErasureDocSchema = z.object({
   completed_at: z.string().nullable(),
   receipt: ReceiptSchema.nullable(),
   history: z.array(z.object({ at: z.string(), from: z.string().nullable(), to: z.string(), note: z.string().nullable() })),
+  /** Set once by `:extend`; `due_at` then holds the extended deadline. Absent on older requests. */
+  extension: ErasureExtensionSchema.nullable().optional(),
 });
 export type ErasureDoc = z.infer<typeof ErasureDocSchema>;
 
@@ -99,6 +124,8 @@ export function presentErasure(doc: ErasureDoc, now: Date) {
     requested_by: doc.requested_by,
     requested_at: doc.requested_at,
     due_at: doc.due_at,
+    original_due_at: doc.extension?.original_due_at ?? doc.due_at,
+    extension: doc.extension ?? null,
     due_flag: due.flag,
     days_left: due.days_left,
     blocked_by: doc.status === 'blocked' ? doc.blocked_by : [],

@@ -7,6 +7,7 @@ import type { Clock } from '../../platform/clock.js';
 import { ConflictError, NotFoundError } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
+import { auditOrigin, systemActor, type RequestActor } from '../actor.js';
 import type { DeletionGate } from '../gate.js';
 import type { SubjectCrypto } from '../subject-crypto.js';
 import { envelopeKey } from '../../crypto/envelope.js';
@@ -66,11 +67,7 @@ function addCounts(a: StoreCount[], b: StoreCount[]): StoreCount[] {
   return [...out.values()];
 }
 
-export interface Actor {
-  email: string;
-  roles: string[];
-  requestId: string | null;
-}
+export type Actor = RequestActor;
 
 const WAREHOUSE_NOTE =
   'The warehouse (BigQuery, owned by the data platform team) is not erased by this platform. Its owners must erase this subject, identified by the pseudonym with the shared blind-index key, under their own process.';
@@ -106,7 +103,7 @@ export class ErasureService {
       history: [{ at, from: null, to: 'requested', note: null }],
     };
     await this.col().doc(doc.id).create(doc);
-    await this.audit(actor.email, actor.roles, actor.requestId, 'erasure.request', doc, 'allowed', null);
+    await this.audit(actor, 'erasure.request', doc, 'allowed', null);
     // Status reads "blocked" at once when a hold already applies to the subject itself.
     const holds = (await this.deps.gate.snapshot()).covering({ kind: 'subject', subject_index: index });
     const current = holds.length ? await this.move(doc.id, 'block', { blocked_by: holds.map((h) => ({ id: h.id, matter: h.matter })) }, `legal hold ${holds[0]!.id}`) : doc;
@@ -192,7 +189,7 @@ export class ErasureService {
       await ledger.record({ ...entry, key_generation: Math.max(entry.key_generation, key.generation), completed_at: receipt.completed_at });
       const done = await this.move(id, 'complete', { completed_at: receipt.completed_at, receipt, blocked_by: [] }, null);
       const erased = stores.reduce((n, s) => n + s.erased + s.deleted, 0);
-      await this.audit('system:erasure', [], null, 'erasure.completed', done, 'allowed', null, { stores: receipt.stores, key_generation: key.generation });
+      await this.audit(systemActor('system:erasure'), 'erasure.completed', done, 'allowed', null, { stores: receipt.stores, key_generation: key.generation });
       await this.publish(
         makeEvent(
           EventTypes.erasureCompleted,
@@ -243,17 +240,13 @@ export class ErasureService {
     });
   }
 
-  private async audit(actor: string, roles: string[], requestId: string | null, action: string, doc: ErasureDoc, outcome: 'allowed' | 'rejected', reason: string | null, extra: Record<string, unknown> = {}) {
+  private async audit(origin: RequestActor, action: string, doc: ErasureDoc, outcome: 'allowed' | 'rejected', reason: string | null, extra: Record<string, unknown> = {}) {
     await this.deps.audit.write({
-      actor,
-      roles,
+      ...auditOrigin(origin),
       action,
       resource: `erasure-requests/${doc.id}`,
       outcome,
       reason,
-      request_id: requestId,
-      trace: null,
-      source_ip: null,
       details: { subject_pseudonym: doc.subject_index, subject_type: doc.subject_type, status: doc.status, due_at: doc.due_at, ...extra },
     });
   }
