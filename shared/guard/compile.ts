@@ -5,14 +5,15 @@ import { analyse, type Analysis } from './analyse.js';
 import { normaliseSql } from './normalise.js';
 import { parseBigQuery } from './parse.js';
 import { checkQuery, STRUCTURAL_RULES, type Refusal, type WindowPolicy } from './rules.js';
-import { renderFor, type EngineSpelling } from './translate.js';
+import { NotPrintable, renderFor, type EngineSpelling } from './translate.js';
 import { createHash } from 'node:crypto';
 
 /**
  * The pure half of the guard: text → parse (BigQuery dialect) → analysis → the rules it breaks,
  * plus what the I/O half needs: the tables and columns read, the scans to price, the normalised
  * text and hash, and a renderer for the engine. Anything the parser cannot read is refused as
- * `unparseable` (no best-effort fallback).
+ * `unparseable` (no best-effort fallback); anything the printer cannot print from the tree for
+ * both engines (translate.ts) as `syntax-not-allowed`, so what runs is always printed, never copied.
  */
 export interface CompileInput {
   sql: string;
@@ -51,7 +52,11 @@ export function compileQuery(input: CompileInput): CompiledQuery {
     throw new UnparseableSql(where ? `The SQL could not be parsed as BigQuery (line ${where[1]}, column ${where[2]}).` : 'The SQL could not be parsed as BigQuery.');
   }
   const analysis = analyse(program, { params: input.params, now: input.now });
-  const refusals = checkQuery(analysis, input);
+  let refusals = checkQuery(analysis, input);
+  if (!refusals.some((r) => STRUCTURAL_RULES.has(r.rule))) {
+    const unprintable = printability(program, analysis, input.now);
+    if (unprintable) refusals = [{ rule: 'syntax-not-allowed', detail: `Not in the accepted SQL subset: ${unprintable}.` }];
+  }
   const structural = refusals.length === 1 && STRUCTURAL_RULES.has(refusals[0]!.rule);
   const unbound = refusals.some((r) => r.rule === 'unbound-parameter');
   const normalisedSql = normaliseSql(input.sql, program);
@@ -64,7 +69,6 @@ export function compileQuery(input: CompileInput): CompiledQuery {
     return { table, columns: [...(analysis.columns.get(table) ?? [])].sort(), from: from === null ? null : new Date(from), to: to === null ? null : new Date(to) };
   });
   const params = Object.fromEntries(analysis.params.filter((p) => p in input.params).map((p) => [p, input.params[p] as ParamValue]));
-  let rendered = false;
   return {
     analysis,
     refusals,
@@ -76,9 +80,19 @@ export function compileQuery(input: CompileInput): CompiledQuery {
     scans,
     params,
     render(spelling, limit) {
-      if (rendered) throw new Error('a compiled query renders once (rendering edits its tree)');
-      rendered = true;
       return renderFor(program, analysis, spelling, limit);
     },
   };
+}
+
+/** What keeps the query from being printed for either engine, or null when both can run it. */
+function printability(program: Program, analysis: Analysis, now: Date): string | null {
+  try {
+    renderFor(program, analysis, { kind: 'duckdb', now }, 1);
+    renderFor(program, analysis, { kind: 'bigquery', table: (t) => t }, 1);
+    return null;
+  } catch (error) {
+    if (error instanceof NotPrintable) return error.message;
+    throw error;
+  }
 }
