@@ -191,6 +191,11 @@ class Walker {
     for (const c of clauses) {
       if (['with_clause', 'paren_expr', 'from_clause', 'where_clause', 'select_clause', 'limit_clause'].includes(c.type)) continue;
       if (c.type === 'for_system_time_as_of_clause') this.a.disallowedSyntax.push('FOR SYSTEM_TIME AS OF');
+      if (c.type === 'window_clause') {
+        // Window names are not columns: only the definitions read anything.
+        for (const w of ((c.namedWindows as Node).items as Node[]) ?? []) this.expr(w.window as Node, scope, false);
+        continue;
+      }
       this.expr(c, scope, false);
     }
     const limit = clauses.find((c) => c.type === 'limit_clause');
@@ -289,6 +294,7 @@ class Walker {
         return;
       }
       case 'unnest_with_offset_expr':
+        this.a.disallowedSyntax.push('UNNEST … WITH OFFSET');
         this.fromItem(node.unnest as Node, scope, joins, alias);
         return;
       case 'func_call':
@@ -369,7 +375,8 @@ class Walker {
         });
         const fargs = (node.args as Node | undefined)?.expr as Node | undefined;
         if (fargs) for (const k of ['orderBy', 'limit', 'having']) if (isNode(fargs[k])) this.expr(fargs[k] as Node, scope, false);
-        if (isNode(node.over)) this.expr(node.over as Node, scope, false);
+        const window = isNode(node.over) ? ((node.over as Node).window as Node) : null;
+        if (window && window.type !== 'identifier') this.expr(window, scope, false);
         if (isNode(node.filter)) this.expr(node.filter as Node, scope, false);
         return out;
       }
