@@ -665,8 +665,9 @@ function memberParts(node: Node): string[] | null {
   return null;
 }
 
+/** The AND-ed terms of a condition, parentheses removed (`(a)` is `a`). */
 function splitAnd(node: Node): Node[] {
-  if (node.type === 'paren_expr' && isNode(node.expr) && (node.expr as Node).type === 'binary_expr' && keywordName((node.expr as Node).operator) === 'AND') return splitAnd(node.expr as Node);
+  if (node.type === 'paren_expr' && isNode(node.expr)) return splitAnd(node.expr as Node);
   if (node.type === 'binary_expr' && keywordName(node.operator) === 'AND') return [...splitAnd(node.left as Node), ...splitAnd(node.right as Node)];
   return [node];
 }
