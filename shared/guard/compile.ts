@@ -3,7 +3,7 @@ import type { TableName } from '../warehouse/contract.js';
 import type { ParamValue, QueryActor, QueryOrigin, TableScan } from '../warehouse/port.js';
 import { analyse, type Analysis } from './analyse.js';
 import { normaliseSql } from './normalise.js';
-import { parseBigQuery } from './parse.js';
+import { MAX_DEPTH, parseBigQuery, treeDepth } from './parse.js';
 import { checkQuery, STRUCTURAL_RULES, type Refusal, type WindowPolicy } from './rules.js';
 import { NotPrintable, renderFor, type EngineSpelling } from './translate.js';
 import { createHash } from 'node:crypto';
@@ -51,6 +51,7 @@ export function compileQuery(input: CompileInput): CompiledQuery {
     const where = /line (\d+), column (\d+)/i.exec(error instanceof Error ? error.message : '');
     throw new UnparseableSql(where ? `The SQL could not be parsed as BigQuery (line ${where[1]}, column ${where[2]}).` : 'The SQL could not be parsed as BigQuery.');
   }
+  if (treeDepth(program) > MAX_DEPTH) throw new UnparseableSql(`The SQL nests deeper than the guard reads (${MAX_DEPTH} levels).`);
   const analysis = analyse(program, { params: input.params, now: input.now });
   let refusals = checkQuery(analysis, input);
   if (!refusals.some((r) => STRUCTURAL_RULES.has(r.rule))) {

@@ -346,6 +346,9 @@ const statements = group('multiple statements', [
   ['three statements', 'SELECT 1 AS a; SELECT 2 AS b; SELECT 3 AS c', 'single-statement'],
   ['two statements without a semicolon', 'SELECT 1 AS a\nSELECT 2 AS b', 'unparseable'],
   ['trailing semicolon', 'SELECT 1 AS a;', null, { reads: {} }],
+  ['3,000 AND-ed terms (stack exhaustion)', `SELECT user_id FROM dim_users WHERE ${Array(3000).fill('TRUE').join(' AND ')}`, 'unparseable'],
+  ['3,000 NOTs (stack exhaustion)', `SELECT user_id FROM dim_users WHERE ${'NOT '.repeat(3000)}TRUE`, 'unparseable'],
+  ['100 AND-ed terms (a deep but ordinary filter)', `SELECT user_id FROM dim_users WHERE ${Array(100).fill("plan <> 'x'").join(' AND ')}`, null, { reads: { dim_users: ['plan', 'user_id'] } }],
   ['statement after a string holding a semicolon', "SELECT user_id FROM dim_users WHERE user_id = ';'; DROP TABLE dim_users", 'single-statement'],
 ]);
 
