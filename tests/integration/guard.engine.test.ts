@@ -71,6 +71,24 @@ describe('the comment bypass (DuckDB nests /* */, BigQuery does not)', () => {
   });
 });
 
+describe('values unnested from an array (audit)', () => {
+  const LEAD = { principal: 'lead@example.com', roles: ['lead'] };
+  it('records email as a personal-data column returned when a lead unnests it, and runs as BigQuery would name it', async () => {
+    const { wh, audit } = guard();
+    const r = await wh.query({ label: 'unnest', sql: 'SELECT e FROM dim_users, UNNEST([email]) AS e ORDER BY e LIMIT 3', params: {}, actor: LEAD, origin: 'adhoc' });
+    expect(r.rows).toHaveLength(3);
+    expect(Object.keys(r.rows[0]!)).toEqual(['e']);
+    expect(String(r.rows[0]!.e)).toContain('@');
+    expect(audit.records.at(-1)).toMatchObject({ outcome: 'allowed', details: { pii_columns: ['dim_users.email'] } });
+  });
+
+  it('refuses it for an analyst, also in reviewed SQL, and audits the refusal', async () => {
+    const { wh, audit } = guard();
+    await expect(wh.query({ label: 'unnest', sql: 'SELECT e FROM dim_users, UNNEST([email]) AS e', params: {}, actor: ANALYST, origin: 'planned' })).rejects.toMatchObject({ rule: 'pii-not-permitted' });
+    expect(audit.records.at(-1)).toMatchObject({ outcome: 'denied', reason: 'pii-not-permitted' });
+  });
+});
+
 describe('the DuckDB engine is locked', () => {
   const HOSTILE: [string, string][] = [
     ['read_text of a host file', "SELECT content FROM read_text('/etc/passwd')"],
