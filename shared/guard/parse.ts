@@ -20,6 +20,25 @@ export function parseBigQuery(sql: string): Program {
   return parse(sql, OPTIONS);
 }
 
+/**
+ * How deeply the tree nests, found without recursion. The walks over the tree (analysis, printer,
+ * normalisation) recurse, so a query nesting deeper than MAX_DEPTH is refused before them
+ * (a chain of 3,000 ANDs would otherwise exhaust the stack: a 500, not a refusal).
+ */
+export const MAX_DEPTH = 500;
+
+export function treeDepth(root: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (depth > deepest) deepest = depth;
+    if (Array.isArray(node)) for (const v of node) stack.push([v, depth]);
+    else if (isNode(node)) for (const [k, v] of Object.entries(node)) if (k !== 'range' && typeof v === 'object' && v !== null) stack.push([v, depth + 1]);
+  }
+  return deepest;
+}
+
 export function print(node: unknown): string {
   return show(node as never);
 }
