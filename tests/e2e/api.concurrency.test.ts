@@ -21,7 +21,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', () => r()));
   const a = hookServer.address();
   hookUrl = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/hook`;
-  stack = await startTestStack();
+  stack = await startTestStack({ TSI_RATE_WRITE_PER_MINUTE: '10000' });
   analyst = await stack.token('analyst@example.com');
   lead = await stack.token('lead@example.com');
   admin = await stack.token('admin@example.com');

@@ -70,7 +70,7 @@ describe('the kit enforces the route\'s declared limit', () => {
     const out = { status: 0, headers: {} as Record<string, string>, body: '' };
     const res = {
       headersSent: false,
-      status(s: number) { out.status = s; return res; },
+      set statusCode(s: number) { out.status = s; },
       setHeader(k: string, v: string) { out.headers[k.toLowerCase()] = v; return res; },
       getHeader(k: string) { return out.headers[k.toLowerCase()]; },
       end(b?: string) { out.body = b ?? ''; },
