@@ -70,7 +70,7 @@ cloud_armor = {
 
 vpc_service_controls = {
   access_policy      = "REPLACE_WITH_ACCESS_POLICY_ID" # gcloud access-context-manager policies list --organization=ORG_ID
-  mode               = "dry_run"          # violations are logged, nothing is blocked; prod is enforced
+  mode               = "dry_run" # violations are logged, nothing is blocked; prod is enforced
   ingress_identities = ["group:tsi-staging-admins@example.com"]
 }
 
