@@ -85,7 +85,8 @@ describe('API ingress', () => {
     expect(resource(mod, 'google_cloud_run_v2_service_iam_member', 'iap_invoker').member).toContain('@gcp-sa-iap.iam.gserviceaccount.com');
     expect(modLocals.http_invokers).toContain('name == "api" && local.api_via_lb ? [] : lookup(var.invokers, name, [])');
     // The api verifies IAP's assertion against this backend (shared/auth/verifier.ts).
-    expect(modLocals.derived_env.api).toContain('TSI_IAP_AUDIENCE = "/projects/${data.google_project.this.number}/global/backendServices/${google_compute_backend_service.api[0].generated_id}"');
+    expect(modLocals.iap_audience).toBe('${local.api_via_lb ? "/projects/${data.google_project.this.number}/global/backendServices/${google_compute_backend_service.api[0].generated_id}" : ""}');
+    expect(modLocals.derived_env.api).toBe('${{ for key, value in { TSI_IAP_AUDIENCE = local.iap_audience } : key => value if value != "" }}');
     expect(knownSetting('TSI_IAP_AUDIENCE')).toBe(true);
   });
 

@@ -80,7 +80,7 @@ describe('functions', () => {
 
   it("sets exactly the env settings each function's config schema requires, and secrets only as Secret Manager references", () => {
     const sc = fnResource().service_config[0];
-    expect(sc.environment_variables).toBe('${merge({ for key in each.value.env : key => local.env_values[key] }, lookup(local.derived_env, each.key, {}))}');
+    expect(sc.environment_variables).toBe('${merge({ for key in each.value.env : key => local.env_values[key] }, try(local.derived_env[each.key], {}))}');
     // Settings derived from resources (the IAP audience) are config keys too, and never secrets.
     const derived = [...text(modLocals.derived_env).matchAll(/\b(TSI_[A-Z_]+) =/g)].map((m) => m[1]!);
     expect(derived).toEqual(['TSI_IAP_AUDIENCE']);

@@ -62,7 +62,7 @@ api_domain   = "tsi-api.dev.example.com"
 
 cloud_armor = {
   waf_mode            = "preview" # matches are logged, not blocked; prod enforces
-  rate_limit_count    = 1200 # per client IP per rate_limit_interval seconds, then 429 + ban
+  rate_limit_count    = 1200      # per client IP per rate_limit_interval seconds, then 429 + ban
   rate_limit_interval = 60
   ban_duration_sec    = 120
   verbose_logs        = true
@@ -70,7 +70,7 @@ cloud_armor = {
 
 vpc_service_controls = {
   access_policy      = "REPLACE_WITH_ACCESS_POLICY_ID" # gcloud access-context-manager policies list --organization=ORG_ID
-  mode               = "dry_run"          # violations are logged, nothing is blocked; prod is enforced
+  mode               = "dry_run"                       # violations are logged, nothing is blocked; prod is enforced
   ingress_identities = ["group:tsi-dev-admins@example.com"]
 }
 

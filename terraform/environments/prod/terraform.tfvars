@@ -63,7 +63,7 @@ api_domain   = "tsi-api.example.com"
 
 cloud_armor = {
   waf_mode            = "enforce" # matches get 403
-  rate_limit_count    = 600 # per client IP per rate_limit_interval seconds, then 429 + ban
+  rate_limit_count    = 600       # per client IP per rate_limit_interval seconds, then 429 + ban
   rate_limit_interval = 60
   ban_duration_sec    = 600
   verbose_logs        = false
@@ -71,7 +71,7 @@ cloud_armor = {
 
 vpc_service_controls = {
   access_policy      = "REPLACE_WITH_ACCESS_POLICY_ID" # gcloud access-context-manager policies list --organization=ORG_ID
-  mode               = "enforced" # dry_run in dev/staging; prod enforces
+  mode               = "enforced"                      # dry_run in dev/staging; prod enforces
   ingress_identities = ["group:tsi-prod-admins@example.com"]
 }
 

@@ -45,7 +45,7 @@ resource "google_cloudfunctions2_function" "function" {
     vpc_connector                 = contains(local.fixed_egress_functions, each.key) ? google_vpc_access_connector.egress.id : null
     vpc_connector_egress_settings = contains(local.fixed_egress_functions, each.key) ? "ALL_TRAFFIC" : null
 
-    environment_variables = merge({ for key in each.value.env : key => local.env_values[key] }, lookup(local.derived_env, each.key, {}))
+    environment_variables = merge({ for key in each.value.env : key => local.env_values[key] }, try(local.derived_env[each.key], {}))
 
     dynamic "secret_environment_variables" {
       for_each = each.value.secrets

@@ -76,8 +76,9 @@ locals {
 
   # Settings Terraform derives from resources rather than from the manifest's env list: the IAP
   # audience exists only behind the load balancer (TSI_IAP_AUDIENCE is optional in config.ts).
+  iap_audience = local.api_via_lb ? "/projects/${data.google_project.this.number}/global/backendServices/${google_compute_backend_service.api[0].generated_id}" : ""
   derived_env = {
-    api = local.api_via_lb ? { TSI_IAP_AUDIENCE = "/projects/${data.google_project.this.number}/global/backendServices/${google_compute_backend_service.api[0].generated_id}" } : {}
+    api = { for key, value in { TSI_IAP_AUDIENCE = local.iap_audience } : key => value if value != "" }
   }
 
   firestore_indexes = jsondecode(file("${path.module}/../../firestore.indexes.json"))

@@ -255,10 +255,10 @@ variable "api_domain" {
 variable "cloud_armor" {
   description = "Cloud Armor policy on the API's backend service (only with api_exposure = iap)."
   type = object({
-    waf_mode              = string           # preview: matches are logged, not blocked; enforce: matches get 403
+    waf_mode              = string # preview: matches are logged, not blocked; enforce: matches get 403
     waf_sensitivity       = optional(number, 1)
-    rate_limit_count      = number           # requests per client IP per interval before the ban
-    rate_limit_interval   = number           # seconds
+    rate_limit_count      = number # requests per client IP per interval before the ban
+    rate_limit_interval   = number # seconds
     ban_duration_sec      = number
     allowed_source_ranges = optional(list(string), []) # empty: any source (IAP authenticates); else only these CIDRs (max 5)
     verbose_logs          = optional(bool, false)
