@@ -4,10 +4,10 @@ import type { SubjectType } from '../shared/investigations/model.js';
 import { IDEMPOTENCY_KEY_PATTERN } from '../shared/platform/idempotency.js';
 import { STATUSES } from '../shared/investigations/state-machine.js';
 import { AUDIT_USAGE } from './audit-commands.js';
-import { parseWarehouseArgs, WAREHOUSE_HELP, type WarehouseCommand } from './warehouse-commands.js';
-import { BACKUP_HELP, parseBackupArgs, type BackupCommand } from './backup-commands.js';
-import { RETENTION_HELP, parseRetentionArgs, type RetentionCommand } from './compliance-commands.js';
-import { QUALITY_HELP, parseQualityArgs, type QualityCommand } from './quality-commands.js';
+import { parseWarehouseArgs, WAREHOUSE_HELP, type WarehouseCommand } from './warehouse-args.js';
+import { BACKUP_HELP, parseBackupArgs, type BackupCommand } from './backup-args.js';
+import { RETENTION_HELP, parseRetentionArgs, type RetentionCommand } from './retention-args.js';
+import { QUALITY_HELP, parseQualityArgs, type QualityCommand } from './quality-args.js';
 import { parseErrorText } from './parse-error.js';
 
 /**
@@ -104,7 +104,7 @@ const email = z.email();
 export function parseCli(argv: readonly string[]): ParseResult {
   const [first, ...rest] = argv;
   if (first === undefined) return { ok: false, error: 'missing command' };
-  // Local-data tools with their own sub-commands (cli/warehouse-commands.ts).
+  // Local-data tools with their own sub-commands (cli/warehouse-args.ts).
   if (first === 'warehouse' || (first === 'help' && rest[0] === 'warehouse')) {
     const warehouse = parseWarehouseArgs(first === 'warehouse' ? rest : ['help']);
     return warehouse.ok ? { ok: true, command: { kind: 'warehouse', command: warehouse.command } } : { ok: false, error: warehouse.error, usage: `usage: ${WAREHOUSE_HELP}\n` };

@@ -20,10 +20,6 @@ import {
   type Style,
 } from './render.js';
 import type { Investigation, InvestigationSummary, Step } from './schemas.js';
-import { runWarehouseCommand } from './warehouse-commands.js';
-import { runBackupCommand } from './backup-commands.js';
-import { runRetentionCommand } from './compliance-commands.js';
-import { runQualityCommand } from './quality-commands.js';
 
 /**
  * The `tsi` command: the CLI's composition root. `run` does the work against injected streams, env
@@ -71,8 +67,11 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     io.stdout.write(usageText(command.topic));
     return EXIT.ok;
   }
+  // Each local-data command's module is loaded when it runs: help, the parser and the API commands
+  // never load Firestore, DuckDB or the query guard.
   if (command.kind === 'backup') {
     try {
+      const { runBackupCommand } = await import('./backup-commands.js');
       return await runBackupCommand(command.command, io);
     } catch (error) {
       io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -81,6 +80,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   }
   if (command.kind === 'retention') {
     try {
+      const { runRetentionCommand } = await import('./compliance-commands.js');
       return await runRetentionCommand(command.command, io);
     } catch (error) {
       io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -89,6 +89,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   }
   if (command.kind === 'quality') {
     try {
+      const { runQualityCommand } = await import('./quality-commands.js');
       return await runQualityCommand(command.command, io);
     } catch (error) {
       io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
@@ -97,6 +98,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   }
   if (command.kind === 'warehouse') {
     try {
+      const { runWarehouseCommand } = await import('./warehouse-commands.js');
       return await runWarehouseCommand(command.command, io);
     } catch (error) {
       io.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
