@@ -80,7 +80,7 @@ export async function buildBundle({ root, entry, outDir }) {
     if (stat(file.path)) continue; // named by content hash and renamed into place whole: already there
     writeAtomically(file.path, file.contents);
   }
-  const entryOut = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint)?.[0];
+  const entryOut = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint === entry)?.[0];
   if (!entryOut) throw new Error('esbuild reported no entry output');
   const inputs = {};
   for (const file of [...Object.keys(result.metafile.inputs).map((f) => resolve(root, f)), ...buildInputs(root)]) {
