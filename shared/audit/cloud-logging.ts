@@ -72,7 +72,9 @@ export class CloudLoggingAuditLog implements AuditLog {
   private async get(): Promise<{ logging: Logging; log: Log }> {
     if (!this.client) {
       const logging = this.opts.logging ?? new (await import('@google-cloud/logging')).Logging({ projectId: this.opts.projectId });
-      this.client = { logging, log: logging.log(this.opts.logName) };
+      // The library's default is partialSuccess (drop bad entries, keep the rest): a gap in the chain.
+      // It still forces it for its one-off diagnostic entry on a process's first write.
+      this.client = { logging, log: logging.log(this.opts.logName, { partialSuccess: false }) };
     }
     return this.client;
   }
