@@ -4,7 +4,7 @@ import { newId } from '../platform/ids.js';
 import type { ChainAnchor } from './anchor.js';
 import { ChainAppender } from './appender.js';
 import { emptyHead } from './chain.js';
-import { prepareAuditRecord } from './record.js';
+import { auditTime, prepareAuditRecord } from './record.js';
 import { AuditRecordSchema, type AuditInput, type AuditLog, type AuditPage, type AuditQuery, type AuditRecord } from './model.js';
 
 /**
@@ -85,7 +85,7 @@ export class CloudLoggingAuditLog implements AuditLog {
 
   append(input: AuditInput): Promise<AuditRecord> {
     // Never backwards within the chain, so timestamp order is chain order.
-    const now = input.time ?? this.opts.clock.now().toISOString();
+    const now = auditTime(input.time, this.opts.clock.now());
     const time = now < this.lastTime ? this.lastTime : now;
     this.lastTime = time;
     return this.appender.append(prepareAuditRecord(input, newId('aud', this.opts.clock.now().getTime()), time));
