@@ -177,11 +177,17 @@ interface Loaded {
   export: boolean;
 }
 
+function isLibraryDiagnostic(payload: unknown): boolean {
+  return !!payload && typeof payload === 'object' && Object.keys(payload).length === 1 && 'logging.googleapis.com/diagnostic' in payload;
+}
+
 /** Pure: the records of a JSON-lines file (unparseable lines kept as text so they count), or of an export. */
 export function loadAuditText(text: string): Loaded {
   const trimmed = text.trimStart();
   if (trimmed.startsWith('[')) {
-    const entries = JSON.parse(trimmed) as { jsonPayload?: unknown; timestamp?: string; insertId?: string }[];
+    // The logging library adds one diagnostic entry (its name and version) per process to the log
+    // it writes; it is not an audit record and belongs to no chain.
+    const entries = (JSON.parse(trimmed) as { jsonPayload?: unknown; timestamp?: string; insertId?: string }[]).filter((e) => !isLibraryDiagnostic(e.jsonPayload));
     const sorted = entries
       .map((e, i) => ({ e, i }))
       .sort((a, b) => (a.e.timestamp ?? '').localeCompare(b.e.timestamp ?? '') || (a.e.insertId ?? '').localeCompare(b.e.insertId ?? '') || a.i - b.i);

@@ -4,7 +4,7 @@ import { newId } from '../platform/ids.js';
 import type { ChainAnchor } from './anchor.js';
 import { ChainAppender } from './appender.js';
 import { emptyHead } from './chain.js';
-import { prepareAuditRecord } from './record.js';
+import { auditTime, prepareAuditRecord } from './record.js';
 import { AuditRecordSchema, type AuditInput, type AuditLog, type AuditPage, type AuditQuery, type AuditRecord } from './model.js';
 
 /**
@@ -72,7 +72,9 @@ export class CloudLoggingAuditLog implements AuditLog {
   private async get(): Promise<{ logging: Logging; log: Log }> {
     if (!this.client) {
       const logging = this.opts.logging ?? new (await import('@google-cloud/logging')).Logging({ projectId: this.opts.projectId });
-      this.client = { logging, log: logging.log(this.opts.logName) };
+      // The library's default is partialSuccess (drop bad entries, keep the rest): a gap in the chain.
+      // It still forces it for its one-off diagnostic entry on a process's first write.
+      this.client = { logging, log: logging.log(this.opts.logName, { partialSuccess: false }) };
     }
     return this.client;
   }
@@ -83,7 +85,7 @@ export class CloudLoggingAuditLog implements AuditLog {
 
   append(input: AuditInput): Promise<AuditRecord> {
     // Never backwards within the chain, so timestamp order is chain order.
-    const now = input.time ?? this.opts.clock.now().toISOString();
+    const now = auditTime(input.time, this.opts.clock.now());
     const time = now < this.lastTime ? this.lastTime : now;
     this.lastTime = time;
     return this.appender.append(prepareAuditRecord(input, newId('aud', this.opts.clock.now().getTime()), time));

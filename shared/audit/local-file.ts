@@ -6,7 +6,7 @@ import type { Clock } from '../platform/clock.js';
 import { newId } from '../platform/ids.js';
 import type { ChainAnchor } from './anchor.js';
 import { ChainAppender } from './appender.js';
-import { prepareAuditRecord } from './record.js';
+import { auditTime, prepareAuditRecord } from './record.js';
 import { emptyHead, type ChainHead } from './chain.js';
 import { AuditRecordSchema, matches, type AuditInput, type AuditLog, type AuditPage, type AuditQuery, type AuditRecord } from './model.js';
 
@@ -60,7 +60,7 @@ export class LocalFileAuditLog implements AuditLog {
   /** Like `write`, and returns the record as stored (with its chain fields). */
   append(input: AuditInput): Promise<AuditRecord> {
     const now = this.clock.now();
-    return this.appender.append(prepareAuditRecord(input, newId('aud', now.getTime()), input.time ?? now.toISOString()));
+    return this.appender.append(prepareAuditRecord(input, newId('aud', now.getTime()), auditTime(input.time, now)));
   }
 
   /**

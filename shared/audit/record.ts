@@ -13,7 +13,7 @@ import type { AuditInput, AuditRecord } from './model.js';
  *   `<collection>/<that principal>` (`role-bindings/lead@example.com`), so who was given which
  *   role stays readable and searchable;
  * - `source_ip` (issue 16.4: every record names where the request came from);
- * - `outcome`, `status`, `time` and the writer's own `id`.
+ * - `outcome`, `status`, the writer's own `id`, and `time` (normalised; what is not a timestamp becomes now).
  * Redacted as identifiers (named secrets and PII removed; card and entropy heuristics off, so a
  * Pub/Sub message id or a UUID stays readable): `request_id`, `trace`.
  * Everything else (action, resource, reason, method, path with any query string, details, and
@@ -22,6 +22,12 @@ import type { AuditInput, AuditRecord } from './model.js';
 const KEPT = new Set(['id', 'time', 'actor', 'roles', 'source_ip', 'outcome', 'status', 'principal']);
 const IDENTIFIERS = new Set(['request_id', 'trace']);
 const PRINCIPAL = /^[^\s@:/]+@[^\s@:/]+\.[^\s@:/]+$/;
+
+/** A caller may date a record (e.g. an event's time); anything that is not a timestamp is replaced by now. */
+export function auditTime(given: string | undefined, now: Date): string {
+  const ms = given === undefined ? NaN : Date.parse(given);
+  return Number.isNaN(ms) ? now.toISOString() : new Date(ms).toISOString();
+}
 
 export function prepareAuditRecord(input: AuditInput, id: string, time: string): AuditRecord {
   const out: Record<string, unknown> = {};

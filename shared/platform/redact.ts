@@ -49,7 +49,8 @@ const API_KEYS = [
   /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, // AWS access key id
 ];
 const URL_PASSWORD = /(\/\/[^\s/:@]+):[^\s/@]+@/g;
-const EMAIL = /[\w.+%'-]+@[\w-]+(?:\.[\w-]+)+/g;
+/** Starts only where a run of local-part characters starts: without that, a long word is O(n²). */
+const EMAIL = /(?<![\w.+%'-])[\w.+%'-]+@[\w-]+(?:\.[\w-]+)+/g;
 /** 13-19 digits, single spaces or dashes between them; not part of a longer word or dashed id. */
 const CARD = /(?<![0-9A-Za-z]|[0-9A-Za-z]-)\d(?:[ -]?\d){12,18}(?![0-9A-Za-z]|-[0-9A-Za-z])/g;
 const IPV6 = /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]{0,4})(?![\w:])/g;

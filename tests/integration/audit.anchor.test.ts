@@ -96,7 +96,7 @@ describe('anchored audit chain (issue 16.5)', () => {
     expect(res.out).toMatch(/ANCHOR BROKEN: truncated \(seq 11\): .*vouches for 12 record\(s\) \(up to seq 11\) but the chain ends at seq 9: 2 record\(s\) were deleted/);
     expect(res.out).toMatch(/TAMPERED OR DAMAGED/);
     const json = await verify('--json');
-    expect(JSON.parse(json.out)).toMatchObject({ ok: false, chains: [{ ok: true, anchor: { ok: false, problems: [{ kind: 'truncated', seq: 11 }] } }] });
+    expect(JSON.parse(json.out)).toMatchObject({ ok: false, chains: [{ ok: true, anchor: { ok: false, problems: expect.arrayContaining([expect.objectContaining({ kind: 'truncated', seq: 11 })]) } }] });
   });
 
   it('(a) fails when the whole file was replaced by a fresh chain', async () => {

@@ -64,6 +64,7 @@ function inputs(): { field: string; kind: string; input: AuditInput }[] {
     put('action', { action: `unrouted ${s.typed}` });
     put('method', { method: s.typed });
     put('principal', { principal: `${s.typed} x` });
+    put('time', { time: s.typed });
     // Identifiers: a request id or trace a client sent. Long digit runs stay (Pub/Sub message ids).
     if (!s.kind.startsWith('card') && s.kind !== 'high-entropy token') {
       put('request_id', { request_id: s.typed });
