@@ -191,6 +191,17 @@ describe('keys, secrets and audit', () => {
     expect(resource(mod, 'google_storage_bucket', 'backups').force_destroy).toBe('${!var.deletion_protection}');
   });
 
+  it('anchors the audit chain in a write-once checkpoint bucket, locked where the audit log is locked', () => {
+    const bucket = resource(mod, 'google_storage_bucket', 'audit_checkpoints');
+    expect(bucket.retention_policy[0].is_locked).toBe('${var.lock_audit_bucket}');
+    expect(text(bucket.retention_policy[0].retention_period)).toContain('var.audit_retention_days');
+    expect(bucket.force_destroy).toBe(false);
+    for (const f of MANIFEST.functions.filter((fn) => fn.access.includes('audit-write'))) {
+      expect([f.name, f.env.includes('TSI_AUDIT_CHECKPOINT_BUCKET')]).toEqual([f.name, true]);
+      expect([f.name, f.secrets.TSI_AUDIT_CHECKPOINT_KEY]).toEqual([f.name, 'tsi-audit-checkpoint-key']);
+    }
+  });
+
   it('keeps the erasure ledger and key escrow in a vault bucket of their own that never expires or soft-deletes', () => {
     const vault = resource(mod, 'google_storage_bucket', 'vault');
     expect(vault.lifecycle_rule).toBeUndefined();

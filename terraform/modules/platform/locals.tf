@@ -15,22 +15,23 @@ locals {
 
   # Plain settings Terraform knows; each function gets exactly the keys its manifest entry lists.
   env_values = {
-    TSI_MODE               = "production"
-    GOOGLE_CLOUD_PROJECT   = var.project_id
-    TSI_REGION             = var.region
-    TSI_FIRESTORE_DATABASE = google_firestore_database.main.name
-    TSI_EVENTS_TOPIC       = google_pubsub_topic.topic["events"].name
-    TSI_AUDIT_LOG_NAME     = var.audit_log_name
-    TSI_AUDIENCE           = local.api_audience
-    TSI_WAREHOUSE_PROJECT  = var.warehouse_project
-    TSI_WAREHOUSE_DATASET  = var.warehouse_dataset
-    TSI_WAREHOUSE_LOCATION = var.warehouse_location
-    TSI_LEASE_SECONDS      = tostring(var.lease_seconds)
-    TSI_MAX_ATTEMPTS       = tostring(var.max_attempts)
-    TSI_KMS_KEY            = google_kms_crypto_key.kek.id
-    TSI_BACKUP_BUCKET      = google_storage_bucket.backups.name
-    TSI_VAULT_BUCKET       = google_storage_bucket.vault.name
-    LOG_LEVEL              = var.log_level
+    TSI_MODE                    = "production"
+    GOOGLE_CLOUD_PROJECT        = var.project_id
+    TSI_REGION                  = var.region
+    TSI_FIRESTORE_DATABASE      = google_firestore_database.main.name
+    TSI_EVENTS_TOPIC            = google_pubsub_topic.topic["events"].name
+    TSI_AUDIT_LOG_NAME          = var.audit_log_name
+    TSI_AUDIENCE                = local.api_audience
+    TSI_WAREHOUSE_PROJECT       = var.warehouse_project
+    TSI_WAREHOUSE_DATASET       = var.warehouse_dataset
+    TSI_WAREHOUSE_LOCATION      = var.warehouse_location
+    TSI_LEASE_SECONDS           = tostring(var.lease_seconds)
+    TSI_MAX_ATTEMPTS            = tostring(var.max_attempts)
+    TSI_KMS_KEY                 = google_kms_crypto_key.kek.id
+    TSI_BACKUP_BUCKET           = google_storage_bucket.backups.name
+    TSI_VAULT_BUCKET            = google_storage_bucket.vault.name
+    TSI_AUDIT_CHECKPOINT_BUCKET = google_storage_bucket.audit_checkpoints.name
+    LOG_LEVEL                   = var.log_level
   }
 
   secret_ids = toset(flatten([for f in values(local.functions) : values(f.secrets)]))
