@@ -1,4 +1,8 @@
-import { parse, show, type ParserOptions, type Program } from 'sql-parser-cst';
+import type { ParserOptions, Program } from 'sql-parser-cst';
+import { lazyPackage } from '../platform/lazy-package.js';
+
+// Loaded by the first query parsed: functions that never run SQL never pay for the parser.
+const parser = lazyPackage<typeof import('sql-parser-cst')>('sql-parser-cst');
 
 /**
  * The one SQL parser of the platform: sql-parser-cst with its BigQuery dialect. The tree keeps
@@ -17,7 +21,7 @@ const OPTIONS: ParserOptions = {
 };
 
 export function parseBigQuery(sql: string): Program {
-  return parse(sql, OPTIONS);
+  return parser().parse(sql, OPTIONS);
 }
 
 /**
@@ -40,7 +44,7 @@ export function treeDepth(root: unknown): number {
 }
 
 export function print(node: unknown): string {
-  return show(node as never);
+  return parser().show(node as never);
 }
 
 export function isNode(v: unknown): v is Node {

@@ -1,4 +1,5 @@
-import { FieldValue, type Firestore } from '@google-cloud/firestore';
+import type { Firestore } from '@google-cloud/firestore';
+import { firestorePackage } from '../../store/firestore.js';
 import type { AuditLog } from '../../audit/model.js';
 import { EventTypes, makeEvent, type PlatformEvent } from '../../events/model.js';
 import type { EventPublisher } from '../../events/port.js';
@@ -109,7 +110,7 @@ export class HoldService {
       for (const d of docs) {
         if (d.get('expire_at') === undefined) continue;
         if (!set.covering({ kind: 'investigation', investigation: factsOf(d.data()) }).length) continue;
-        batch.update(d.ref, { expire_at: FieldValue.delete() });
+        batch.update(d.ref, { expire_at: firestorePackage().FieldValue.delete() });
         n++;
       }
       if (n) await batch.commit();

@@ -1,5 +1,5 @@
 import type { DocumentSnapshot, Firestore, Query, QueryDocumentSnapshot } from '@google-cloud/firestore';
-import { FieldValue } from '@google-cloud/firestore';
+import { firestorePackage } from '../../store/firestore.js';
 import type { AuditLog } from '../../audit/model.js';
 import type { Clock } from '../../platform/clock.js';
 import { exclusively } from '../../platform/job-lease.js';
@@ -262,7 +262,7 @@ async function sweepKind(
         case 'blocked':
           r.blocked++;
           if (r.samples.blocked.length < 20) r.samples.blocked.push({ id: label, holds: d.holds });
-          if (!o.dry && d.unstamp) await writer.update(doc.ref, { expire_at: FieldValue.delete() });
+          if (!o.dry && d.unstamp) await writer.update(doc.ref, { expire_at: firestorePackage().FieldValue.delete() });
           blocked.push({ record: label, legal_holds: d.holds });
           break;
         case 'stamp':
@@ -272,7 +272,7 @@ async function sweepKind(
           break;
         case 'unstamp':
           r.unstamped++;
-          if (!o.dry) await writer.update(doc.ref, { expire_at: FieldValue.delete() });
+          if (!o.dry) await writer.update(doc.ref, { expire_at: firestorePackage().FieldValue.delete() });
           break;
         case 'none':
           break;
