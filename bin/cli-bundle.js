@@ -80,7 +80,6 @@ export async function buildBundle({ root, entry, outDir }) {
     if (stat(file.path)) continue; // named by content hash and renamed into place whole: already there
     writeAtomically(file.path, file.contents);
   }
-  // Chunks split off at dynamic imports have an entryPoint too: find ours by name.
   const entryOut = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint === entry)?.[0];
   if (!entryOut) throw new Error('esbuild reported no entry output');
   const inputs = {};

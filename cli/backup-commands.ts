@@ -5,6 +5,7 @@ import { restoreBackup } from '../shared/backup/restore.js';
 import { parseBackupLocation, parseBackupTarget } from '../shared/backup/store.js';
 import { storeFor } from '../shared/backup/stores.js';
 import { createErasureLedgerReplay } from '../shared/compliance/erasure/ledger.js';
+import { openVault } from '../shared/compliance/erasure/vault.js';
 import { subjectCryptoFrom } from '../shared/compliance/subject-crypto.js';
 import { createDataProtection } from '../shared/crypto/index.js';
 import { systemClock } from '../shared/platform/clock.js';
@@ -41,7 +42,8 @@ export async function runBackupCommand(command: BackupCommand, io: BackupIo): Pr
     const store = storeFor(target, config.projectId);
     const opened = await openDatabases(config, logger);
     try {
-      const manifest = await createBackup({ db: opened.db(config.firestoreDatabase), store, source: { project: config.projectId, database: config.firestoreDatabase }, clock: systemClock, logger });
+      const { escrow, ledger } = openVault(config);
+      const manifest = await createBackup({ db: opened.db(config.firestoreDatabase), store, source: { project: config.projectId, database: config.firestoreDatabase }, clock: systemClock, logger, escrow, ledger });
       io.stdout.write(
         `backup ${manifest.backup_id}: ${manifest.total_documents} documents in ${manifest.files.length} files from ${opened.describe}\n` +
           `  ${store.describe(manifest.backup_id)}\n` +
@@ -57,13 +59,14 @@ export async function runBackupCommand(command: BackupCommand, io: BackupIo): Pr
   const opened = await openDatabases(config, logger);
   try {
     const started = process.hrtime.bigint();
-    // Erasures done since the backup was taken are in the live database's ledger: replay them
-    // into the restored copy (with the subject keys, to reach mentions) before anyone uses it.
-    const live = opened.db(config.firestoreDatabase);
+    // Erasures done since the backup was taken are in the erasure ledger (its own store, outside
+    // any database): replayed into the restored copy, with its restored subject keys to reach
+    // mentions in sealed comments, before anyone uses it.
     const kmsKeyName = io.env.TSI_KMS_KEY;
-    const protection = createDataProtection({ config, firestore: live, secrets: createSecretStore(config), clock: systemClock, ...(kmsKeyName ? { kmsKeyName } : {}) });
-    const replayErasureLedger = createErasureLedgerReplay(subjectCryptoFrom(protection), live);
-    const result = await restoreBackup({ store, backupId: location.backupId, db: opened.db(command.target), logger, force: command.force, replayErasureLedger });
+    const secrets = createSecretStore(config);
+    const { escrow, ledger } = openVault(config);
+    const replayErasureLedger = createErasureLedgerReplay((db) => subjectCryptoFrom(createDataProtection({ config, firestore: db, secrets, clock: systemClock, ...(kmsKeyName ? { kmsKeyName } : {}) })));
+    const result = await restoreBackup({ store, backupId: location.backupId, db: opened.db(command.target), logger, force: command.force, escrow, ledger, replayErasureLedger });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     io.stdout.write(
       `restored ${result.documents} documents of ${result.manifest.backup_id} (taken ${result.manifest.started_at}) into database "${command.target}" in ${seconds.toFixed(1)} s; ` +

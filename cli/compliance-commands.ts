@@ -1,4 +1,4 @@
-import { LocalFileAuditLog } from '../shared/audit/local-file.js';
+import { createAuditLog } from '../shared/audit/index.js';
 import { openDatabases } from '../shared/backup/firestore.js';
 import { readEmulatorEndpoint } from '../shared/backup/local-endpoint.js';
 import { DeletionGate } from '../shared/compliance/gate.js';
@@ -8,7 +8,7 @@ import { sweep, type SweepReport } from '../shared/compliance/retention/sweep.js
 import { systemClock } from '../shared/platform/clock.js';
 import { loadConfig } from '../shared/platform/config.js';
 import { Logger } from '../shared/platform/logger.js';
-import { join } from 'node:path';
+import { createSecretStore } from '../shared/secrets/index.js';
 import { RETENTION_HELP, type RetentionCommand } from './retention-args.js';
 
 /**
@@ -68,7 +68,7 @@ export async function runRetentionCommand(command: RetentionCommand, io: Io): Pr
     return 0;
   }
   const opened = await openDatabases(config, logger);
-  const audit = new LocalFileAuditLog(join(config.dataDir, 'audit', 'audit.jsonl'), systemClock);
+  const audit = createAuditLog(config, { clock: systemClock, secrets: createSecretStore(config), logger });
   try {
     const db = opened.db(config.firestoreDatabase);
     const gate = new DeletionGate({ holds: new HoldStore(db), audit });

@@ -10,7 +10,7 @@ const EnvName = z.string().regex(/^[A-Z][A-Z0-9_]*$/);
 const SecretId = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/);
 const EventName = z.string().regex(/^[a-z_]+(\.[a-z_]+)+$/);
 
-export const ACCESS = ['firestore', 'events-publish', 'audit-write', 'audit-read', 'bigquery-jobs', 'warehouse-read', 'kms', 'firestore-export'] as const;
+export const ACCESS = ['firestore', 'events-publish', 'audit-write', 'audit-read', 'bigquery-jobs', 'warehouse-read', 'kms', 'firestore-export', 'vault'] as const;
 export type Access = (typeof ACCESS)[number];
 
 const TriggerSchema = z.discriminatedUnion('kind', [

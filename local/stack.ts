@@ -52,6 +52,14 @@ export async function startStack(env: NodeJS.ProcessEnv = process.env, logger: L
   const bus = new LocalEventBus({ projectId: config.projectId, topic: config.eventsTopic, dataDir: config.dataDir, logger: logger.child({ component: 'event-bus' }) });
   const runtime = buildRuntime(config, { emulatorHost: `${host}:${emulatorPort}`, publisher: bus, logger });
   setRuntime(runtime);
+  // Refuses to start when a key stored data depends on is missing or damaged; generates keys only for an empty data folder.
+  await runtime.dataProtection.ensureKeys().catch(async (error: unknown) => {
+    setRuntime(null);
+    await runtime.close();
+    clearEmulatorEndpoint(config.dataDir);
+    await emulator.stop();
+    throw error;
+  });
   await runtime.bindings.seedLocal(LOCAL_ROLE_BINDINGS);
   if (runtime.issuer) await runtime.issuer.certs();
 

@@ -79,6 +79,8 @@ for (const fn of manifest.functions) {
       packages.set(name, true);
     }
   }
+  // Packages loaded on first use through shared/platform/lazy-package.ts: invisible to the bundler.
+  for (const m of readFileSync(join(dir, 'index.js'), 'utf8').matchAll(/lazyPackage\(\s*"([^"]+)"\s*\)/g)) packages.set(m[1], true);
   const dependencies = {};
   for (const name of [...packages.keys()].sort()) {
     if (!rootPkg.dependencies?.[name]) throw new Error(`${fn.name}: imports ${name}, which is not a runtime dependency in package.json`);

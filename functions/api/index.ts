@@ -12,15 +12,20 @@ import { createHttpHandler, type Route } from '../../shared/platform/http.js';
 import { apiDocRoutes } from '../../shared/api/routes.js';
 import { responseObservers } from '../../shared/api/observe.js';
 import { FirestoreIdempotencyStore } from '../../shared/platform/idempotency.js';
+import { rateLimitsFrom, routeRateLimiter } from '../../shared/limits/route-limits.js';
 import { webhookRoutes } from '../../shared/webhooks/routes.js';
 import { complianceFor } from '../../shared/compliance/index.js';
 import { complianceRoutes } from '../../shared/compliance/routes.js';
 import { getRuntime, type Runtime } from '../../shared/runtime/index.js';
 import { loadFunctionConfig } from '../../shared/platform/function-config.js';
+import { UnavailableError } from '../../shared/platform/errors.js';
+import { rootLogger } from '../../shared/platform/logger.js';
+import { toProblem } from '../../shared/platform/problem.js';
+import type { ServerResponse } from 'node:http';
 
 // Start-up check against this function's schema (functions/manifest.json): a config error stops
 // the instance before it takes traffic, with a message naming the field.
-loadFunctionConfig('api');
+const fnConfig = loadFunctionConfig('api');
 
 /** Every route the api function serves; the OpenAPI document and the contract tests read this list. */
 export function apiRoutes(rt: Runtime): Route[] {
@@ -30,6 +35,7 @@ export function apiRoutes(rt: Runtime): Route[] {
       { name: 'warehouse', check: () => rt.warehouse.ping() },
       { name: 'events', check: () => rt.publisher.ping() },
       { name: 'audit', check: () => rt.audit.ping() },
+      { name: 'keys', check: () => rt.dataProtection.checkKeys() },
     ]),
     ...investigationRoutes(rt.service),
     ...adhocQueryRoutes({ service: rt.service, store: rt.store, warehouse: rt.warehouse, clock: rt.clock, isEnabled: () => rt.flags.isEnabled('adhoc_sql') }),
@@ -51,6 +57,7 @@ export function buildApi(rt: Runtime) {
     clock: rt.clock,
     maxBodyBytes: rt.config.limits.maxBodyBytes,
     identify: (headers) => rt.identify(headers),
+    rateLimit: routeRateLimiter(rt.rateLimiter, rateLimitsFrom(rt.config)),
     audit: (record) => rt.audit.write(record),
     idempotency: new FirestoreIdempotencyStore(() => rt.firestore()),
     onResponse: (route, status, result) => {
@@ -67,11 +74,24 @@ function current(): ReturnType<typeof buildApi> {
   if (built?.rt !== rt) built = { rt, handle: buildApi(rt) };
   return built.handle;
 }
-functions.http('api', (req, res) => current()(req, res));
+
+/** A runtime that cannot be built (bad adapter wiring) answers 503 problem+json; it must not crash the instance. */
+function withKit(use: (kit: ReturnType<typeof buildApi>) => Promise<void>, res: ServerResponse): Promise<void> {
+  let kit: ReturnType<typeof buildApi>;
+  try {
+    kit = current();
+  } catch (error) {
+    rootLogger.error('api runtime unavailable', error);
+    const { problem, headers } = toProblem(new UnavailableError('The service is misconfigured and cannot serve requests.'));
+    if (!res.headersSent) res.writeHead(503, { ...headers, 'Content-Type': 'application/problem+json' }).end(JSON.stringify(problem));
+    return Promise.resolve();
+  }
+  return use(kit);
+}
+
+functions.http('api', (req, res) => withKit((kit) => kit(req, res), res));
 // Requests the framework cannot read (bad JSON, oversize, compressed) are answered and audited by the same kit.
 routeFrameworkErrorsTo({
-  get maxBodyBytes() {
-    return getRuntime('api').config.limits.maxBodyBytes;
-  },
-  reject: (req, res, error) => void current().reject(req, res, error),
+  maxBodyBytes: fnConfig.config.limits.maxBodyBytes,
+  reject: (req, res, error) => void withKit((kit) => kit.reject(req, res, error), res),
 });

@@ -7,6 +7,7 @@ import { backupFirestore } from '../../shared/backup/firestore.js';
 import { GcsBackupStore } from '../../shared/backup/gcs.js';
 import { readEmulatorEndpoint } from '../../shared/backup/local-endpoint.js';
 import { LocalFolderBackupStore } from '../../shared/backup/store.js';
+import { openVault } from '../../shared/compliance/erasure/vault.js';
 import { unwrapDelivery } from '../../shared/events/envelope.js';
 import { loadFunctionConfig } from '../../shared/platform/function-config.js';
 import { getRuntime } from '../../shared/runtime/index.js';
@@ -38,7 +39,8 @@ functions.cloudEvent('backup', async (cloudEvent: functions.CloudEvent<unknown>)
   if (config.adapters.store === 'emulator' && !local) throw new Error('The local backup needs the running local stack.');
   const db = backupFirestore({ projectId: config.projectId, databaseId: config.firestoreDatabase, ...(local ? { emulatorHost: `${local.host}:${local.port}` } : {}) });
   try {
-    const manifest = await createBackup({ db, store, source: { project: config.projectId, database: config.firestoreDatabase }, clock: rt.clock, logger: log });
+    const vault = openVault(config, { clock: rt.clock });
+    const manifest = await createBackup({ db, store, source: { project: config.projectId, database: config.firestoreDatabase }, clock: rt.clock, logger: log, escrow: vault.escrow, ledger: vault.ledger });
     await rt.audit.write({
       actor: 'system:backup',
       roles: ['service'],

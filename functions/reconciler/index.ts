@@ -21,6 +21,7 @@ functions.cloudEvent('reconciler', async (cloudEvent: functions.CloudEvent<unkno
     return;
   }
   await reconcile({
+    db: rt.firestore(),
     store: rt.store,
     service: rt.service,
     publisher: rt.publisher,

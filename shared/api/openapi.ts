@@ -27,7 +27,7 @@ const COMMON_ERRORS: Record<number, string> = {
   403: 'The caller\'s roles do not grant the permission (`forbidden`).',
   429: 'Rate limited (`rate-limited`); honour `Retry-After`.',
   500: 'Internal error; quote `request_id`.',
-  503: 'A dependency is unavailable (`unavailable`); retry after `Retry-After`.',
+  503: 'A dependency is unavailable or busy (`unavailable`, `store-busy`, `warehouse-busy`); retry after `Retry-After`.',
 };
 
 interface Converted {
@@ -93,7 +93,7 @@ export function buildOpenApi(routes: readonly Route[], opts: { title?: string; s
         name: 'Idempotency-Key',
         in: 'header',
         required: false,
-        description: 'Makes the POST safe to retry: the same key with the same body replays the first response (`Idempotent-Replayed: true`); with a different body it is 422 `idempotency-key-reused`. Keys are per principal and path, kept 7 days.',
+        description: 'Makes the POST safe to retry: the same key with the same body replays the first response (`Idempotent-Replayed: true`); with a different body it is 422 `idempotency-key-reused`; while the first request with the key is still running it is 409 `idempotency-key-in-progress` (retry after `Retry-After`). Keys are per principal and path, kept 7 days.',
         schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN.source },
       });
     }

@@ -12,7 +12,7 @@ import {
 } from '../agent/model.js';
 import { AuditRecordSchema } from '../audit/model.js';
 import { ROLES } from '../auth/policy.js';
-import { ErasureDocSchema, ReceiptSchema } from '../compliance/erasure/model.js';
+import { ErasureDocSchema, ErasureExtensionSchema, ReceiptSchema } from '../compliance/erasure/model.js';
 import { HoldDocSchema } from '../compliance/holds/model.js';
 import { PolicySchema } from '../compliance/retention/policy.js';
 import { DECISIONS, CommentDocSchema } from '../investigations/model.js';
@@ -124,7 +124,9 @@ export const ErasureViewSchema = z
     subject: z.object({ type: z.string(), pseudonym: z.string() }),
     requested_by: z.string(),
     requested_at: z.string(),
-    due_at: z.string(),
+    due_at: z.string().describe('The deadline in force: the extended one once extended.'),
+    original_due_at: z.string().describe('One calendar month after the request.'),
+    extension: ErasureExtensionSchema.nullable(),
     due_flag: z.enum(['overdue', 'due_soon']).nullable(),
     days_left: z.number().nullable(),
     blocked_by: ErasureDocSchema.shape.blocked_by,

@@ -25,15 +25,13 @@ export class ChainAppender<R extends object> {
 
   constructor(
     private readonly storage: ChainStorage<R>,
-    private readonly maxBatch = 200,
+    private readonly options: { maxBatch?: number; /** Told each new durable head (the anchor's cue). */ onDurable?: (head: ChainHead) => void } = {},
   ) {}
 
   append(record: R): Promise<R & ChainFields> {
     return new Promise((resolve, reject) => {
       this.pending.push({ record, resolve, reject });
-      this.draining ??= this.drain().finally(() => {
-        this.draining = null;
-      });
+      this.draining ??= this.drain();
     });
   }
 
@@ -47,9 +45,15 @@ export class ChainAppender<R extends object> {
     return this.head;
   }
 
+  /**
+   * Never throws (each batch settles its own promises). `draining` is cleared in the same
+   * synchronous step that finds the queue empty (not in a later `.finally`): a caller whose
+   * record was just acknowledged may append again before any later microtask, and must then
+   * start a new drain rather than join one that is about to end (its record would wait forever).
+   */
   private async drain(): Promise<void> {
     while (this.pending.length) {
-      const batch = this.pending.splice(0, this.maxBatch);
+      const batch = this.pending.splice(0, this.options.maxBatch ?? 200);
       try {
         let head = this.head ?? (await this.storage.loadHead());
         const linked = batch.map((p) => {
@@ -60,11 +64,13 @@ export class ChainAppender<R extends object> {
         await this.storage.persist(linked);
         this.head = head;
         batch.forEach((p, i) => p.resolve(linked[i]!));
+        this.options.onDurable?.(head);
       } catch (error) {
         // What reached storage is unknown: read the head back before the next append.
         this.head = null;
         batch.forEach((p) => p.reject(error));
       }
     }
+    this.draining = null;
   }
 }

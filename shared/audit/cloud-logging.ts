@@ -1,9 +1,10 @@
 import type { Log, Logging } from '@google-cloud/logging';
 import type { Clock } from '../platform/clock.js';
 import { newId } from '../platform/ids.js';
-import { redact } from '../platform/redact.js';
+import type { ChainAnchor } from './anchor.js';
 import { ChainAppender } from './appender.js';
 import { emptyHead } from './chain.js';
+import { auditTime, prepareAuditRecord } from './record.js';
 import { AuditRecordSchema, type AuditInput, type AuditLog, type AuditPage, type AuditQuery, type AuditRecord } from './model.js';
 
 /**
@@ -17,7 +18,9 @@ import { AuditRecordSchema, type AuditInput, type AuditLog, type AuditPage, type
  * backwards within a chain, so Logging's order (timestamp, insertId) is the chain order; the
  * verifier reads a chain back with `jsonPayload.chain="…"` ordered by timestamp. The locked
  * bucket keeps every entry for the retention period: nobody, including the project owner, can
- * delete or change one, which anchors what the unkeyed hash alone cannot.
+ * delete or change one; signed checkpoints of each instance's chain go to a separate bucket with
+ * locked retention (anchor.ts), so `tsi audit verify` also catches a truncated or recomputed
+ * export.
  */
 export class CloudLoggingAuditLog implements AuditLog {
   readonly kind = 'cloud-logging' as const;
@@ -26,17 +29,31 @@ export class CloudLoggingAuditLog implements AuditLog {
   private lastTime = '';
   private readonly appender: ChainAppender<AuditRecord>;
 
-  constructor(private readonly opts: { projectId: string; logName: string; clock: Clock; instance?: string }) {
+  constructor(
+    private readonly opts: {
+      projectId: string;
+      logName: string;
+      clock: Clock;
+      instance?: string;
+      /** A ready client (tests point its transport at a stand-in); built lazily when omitted. */
+      logging?: Logging;
+      /** Signed checkpoints of this instance's chain in the checkpoint bucket (anchor.ts). */
+      anchor?: ChainAnchor;
+    },
+  ) {
     this.chainId = `${opts.instance ?? 'tsi'}/${newId('chain', opts.clock.now().getTime())}`;
     const head = emptyHead(this.chainId);
-    this.appender = new ChainAppender<AuditRecord>({
-      // Nothing to read back: a new instance starts a new chain, and a failed batch wrote nothing.
-      loadHead: async () => this.appender.peekHead() ?? head,
-      persist: async (records) => {
-        const { log } = await this.get();
-        await log.write(records.map((record) => this.entry(log, record)));
+    this.appender = new ChainAppender<AuditRecord>(
+      {
+        // Nothing to read back: a new instance starts a new chain, and a failed batch wrote nothing.
+        loadHead: async () => this.appender.peekHead() ?? head,
+        persist: async (records) => {
+          const { log } = await this.get();
+          await log.write(records.map((record) => this.entry(log, record)));
+        },
       },
-    });
+      { onDurable: (h) => this.opts.anchor?.observe(h) },
+    );
   }
 
   private entry(log: Log, record: AuditRecord) {
@@ -54,9 +71,10 @@ export class CloudLoggingAuditLog implements AuditLog {
 
   private async get(): Promise<{ logging: Logging; log: Log }> {
     if (!this.client) {
-      const { Logging } = await import('@google-cloud/logging');
-      const logging = new Logging({ projectId: this.opts.projectId });
-      this.client = { logging, log: logging.log(this.opts.logName) };
+      const logging = this.opts.logging ?? new (await import('@google-cloud/logging')).Logging({ projectId: this.opts.projectId });
+      // The library's default is partialSuccess (drop bad entries, keep the rest): a gap in the chain.
+      // It still forces it for its one-off diagnostic entry on a process's first write.
+      this.client = { logging, log: logging.log(this.opts.logName, { partialSuccess: false }) };
     }
     return this.client;
   }
@@ -67,17 +85,10 @@ export class CloudLoggingAuditLog implements AuditLog {
 
   append(input: AuditInput): Promise<AuditRecord> {
     // Never backwards within the chain, so timestamp order is chain order.
-    const now = input.time ?? this.opts.clock.now().toISOString();
+    const now = auditTime(input.time, this.opts.clock.now());
     const time = now < this.lastTime ? this.lastTime : now;
     this.lastTime = time;
-    const record: AuditRecord = {
-      ...input,
-      id: newId('aud', this.opts.clock.now().getTime()),
-      time,
-      actor: input.actor?.toLowerCase() ?? null,
-      ...(input.details ? { details: redact(input.details) as Record<string, unknown> } : {}),
-    };
-    return this.appender.append(record);
+    return this.appender.append(prepareAuditRecord(input, newId('aud', this.opts.clock.now().getTime()), time));
   }
 
   async query(q: AuditQuery): Promise<AuditPage> {
@@ -102,5 +113,11 @@ export class CloudLoggingAuditLog implements AuditLog {
 
   async ping(): Promise<void> {
     await this.get();
+  }
+
+  /** Clean shutdown: pending entries written, the chain's last head checkpointed. */
+  async close(): Promise<void> {
+    await this.appender.idle();
+    await this.opts.anchor?.close();
   }
 }

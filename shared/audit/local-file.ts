@@ -4,8 +4,9 @@ import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Clock } from '../platform/clock.js';
 import { newId } from '../platform/ids.js';
-import { redact } from '../platform/redact.js';
+import type { ChainAnchor } from './anchor.js';
 import { ChainAppender } from './appender.js';
+import { auditTime, prepareAuditRecord } from './record.js';
 import { emptyHead, type ChainHead } from './chain.js';
 import { AuditRecordSchema, matches, type AuditInput, type AuditLog, type AuditPage, type AuditQuery, type AuditRecord } from './model.js';
 
@@ -14,7 +15,7 @@ import { AuditRecordSchema, matches, type AuditInput, type AuditLog, type AuditP
  * O_APPEND and synced before a write is acknowledged, so an acknowledged record survives a crash.
  * On open it reads the tail to continue the chain across restarts. Appends are serialised in this
  * process (group commit); the file must have one writing process (the local stack). Queries scan
- * the file (newest first). `npx tsi audit verify` checks the chain.
+ * the file (newest first). `npx tsi audit verify` checks the chain and its checkpoints.
  */
 const TAIL_CHUNK = 64 * 1024;
 
@@ -26,15 +27,20 @@ export class LocalFileAuditLog implements AuditLog {
   constructor(
     private readonly path: string,
     private readonly clock: Clock,
+    /** Signed checkpoints of this file's chain, kept outside it (anchor.ts). */
+    private readonly anchor?: ChainAnchor,
   ) {
-    this.appender = new ChainAppender<AuditRecord>({
-      loadHead: () => this.readHead(),
-      persist: async (records) => {
-        const fh = await this.file();
-        await fh.appendFile(records.map((r) => JSON.stringify(r) + '\n').join(''));
-        await fh.datasync();
+    this.appender = new ChainAppender<AuditRecord>(
+      {
+        loadHead: () => this.readHead(),
+        persist: async (records) => {
+          const fh = await this.file();
+          await fh.appendFile(records.map((r) => JSON.stringify(r) + '\n').join(''));
+          await fh.datasync();
+        },
       },
-    });
+      { onDurable: (head) => this.anchor?.observe(head) },
+    );
   }
 
   private file(): Promise<FileHandle> {
@@ -53,14 +59,8 @@ export class LocalFileAuditLog implements AuditLog {
 
   /** Like `write`, and returns the record as stored (with its chain fields). */
   append(input: AuditInput): Promise<AuditRecord> {
-    const record: AuditRecord = {
-      ...input,
-      id: newId('aud', this.clock.now().getTime()),
-      time: input.time ?? this.clock.now().toISOString(),
-      actor: input.actor?.toLowerCase() ?? null,
-      ...(input.details ? { details: redact(input.details) as Record<string, unknown> } : {}),
-    };
-    return this.appender.append(record);
+    const now = this.clock.now();
+    return this.appender.append(prepareAuditRecord(input, newId('aud', now.getTime()), auditTime(input.time, now)));
   }
 
   /**
@@ -127,6 +127,7 @@ export class LocalFileAuditLog implements AuditLog {
 
   async close(): Promise<void> {
     await this.appender.idle();
+    await this.anchor?.close();
     if (this.handle) await (await this.handle).close().catch(() => undefined);
     this.handle = null;
   }

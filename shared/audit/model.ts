@@ -1,10 +1,12 @@
 import { z } from 'zod';
 
-/** One audit record. Never holds tokens, secrets or raw personal data (the writer redacts). */
+/** One audit record. Never holds tokens, secrets or raw personal data (the writer redacts: record.ts). */
 export const AuditRecordSchema = z.object({
   id: z.string(),
   time: z.string(),
   actor: z.string().nullable(),
+  /** The staff principal the action changes (e.g. whose role binding), an identity like `actor`. */
+  principal: z.string().optional(),
   roles: z.array(z.string()),
   action: z.string(),
   resource: z.string().nullable(),

@@ -11,6 +11,7 @@ export function auditRoutes(audit: AuditLog): Route[] {
       method: 'GET',
       path: '/v1/audit',
       action: 'audit.read',
+      rateLimit: 'expensive-read',
       auth: 'required',
       summary: 'Query the audit trail by actor, resource, action and time range',
       tags: ['audit'],

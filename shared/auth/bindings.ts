@@ -1,7 +1,9 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { z } from 'zod';
 import { systemClock, type Clock } from '../platform/clock.js';
-import { ROLES, type Role } from './policy.js';
+import { checkPrecondition, type Precondition } from '../platform/precondition.js';
+import { SeparationOfDutiesError } from './errors.js';
+import { ROLES, selfGrantedRoles, type Role } from './policy.js';
 
 /**
  * Who holds which roles, in Firestore (`role_bindings/<lower-cased email>`). A principal without a
@@ -78,12 +80,40 @@ export class RoleBindings {
     return snap.docs.map((d) => this.parse(d.id, d.data())).sort((a, b) => (a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
   }
 
-  /** Replaces a principal's roles and team. An empty role list keeps the record but grants nothing. */
+  /**
+   * Writes a binding as given (set-up and seeding; no actor checks). People change roles through
+   * `change`. An empty role list keeps the record but grants nothing.
+   */
   async put(binding: RoleBindingInput, actor: string): Promise<RoleBinding> {
     const input = RoleBindingInputSchema.parse(binding);
     const stored: RoleBinding = { ...input, updated_by: actor, updated_at: this.clock.now().toISOString() };
     await this.doc(input.email).set(stored);
     return stored;
+  }
+
+  /**
+   * A role change by a person (the API's use case): replaces a principal's roles and team, refusing
+   * to let anyone add `admin` or `compliance` to their own binding (separation of duties, 0041).
+   * The check reads the binding inside the same transaction as the write, so a concurrent change
+   * cannot slip in between. Returns the binding before and after, for the audit record.
+   */
+  async change(binding: RoleBindingInput, actor: string, expect?: Precondition | null): Promise<{ before: RoleBinding | null; after: RoleBinding }> {
+    const input = RoleBindingInputSchema.parse(binding);
+    const ref = this.doc(input.email);
+    const at = this.clock.now().toISOString();
+    return this.db.runTransaction(async (tx) => {
+      const snap = await tx.get(ref);
+      const before = snap.exists ? this.parse(snap.id, snap.data()) : null;
+      // If-Match is checked on the version this transaction read, so two PUTs with one ETag cannot both win.
+      checkPrecondition(expect, before ? { id: snap.id, updated_at: before.updated_at } : null);
+      const added = selfGrantedRoles(actor, input.email, before?.roles ?? [], input.roles);
+      if (added.length) {
+        throw new SeparationOfDutiesError('self-grant', `You cannot add ${added.join(' or ')} to your own role binding; another admin must grant it.`, { roles: added });
+      }
+      const after: RoleBinding = { ...input, updated_by: actor, updated_at: at };
+      tx.set(ref, after);
+      return { before, after };
+    });
   }
 
   /**

@@ -33,6 +33,8 @@ export const PERMISSIONS = [
   'legal_holds.release',
   'erasure.request',
   'erasure.read',
+  /** Extend an erasure deadline once (GDPR art. 12(3)). */
+  'erasure.extend',
   'retention.read',
   'retention.write',
   'investigations.delete',
@@ -60,6 +62,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'legal_holds.release',
     'erasure.request',
     'erasure.read',
+    'erasure.extend',
     'retention.read',
     'retention.write',
     'investigations.delete',
@@ -102,6 +105,9 @@ export interface InvestigationAccess {
 /**
  * Whether an investigation exists at all for this caller. Restricted ones are visible only to
  * their creator, their assignee, the creator's team and holders of read_all_restricted (leads).
+ * THE visibility check: every path that addresses one investigation — reads, updates, actions,
+ * comments, purge, holds — asks here, and answers an invisible one exactly like a missing one
+ * (404), so a caller cannot learn that a restricted investigation exists (docs/decisions/0040).
  */
 export function canSeeInvestigation(viewer: Viewer, inv: InvestigationAccess): boolean {
   const permissions = permissionsOf(viewer.roles);
@@ -113,4 +119,32 @@ export function canSeeInvestigation(viewer: Viewer, inv: InvestigationAccess): b
   if (inv.created_by.toLowerCase() === me) return true;
   if (inv.assignee !== null && inv.assignee.toLowerCase() === me) return true;
   return viewer.team !== null && inv.team !== null && viewer.team === inv.team;
+}
+
+/**
+ * The access facts of a stored investigation document, read defensively: a missing or malformed
+ * field never widens access (unknown sensitivity is restricted, unknown owners match nobody).
+ */
+export function accessOfStored(data: Record<string, unknown>): InvestigationAccess {
+  const str = (v: unknown): string | null => (typeof v === 'string' && v ? v : null);
+  return {
+    created_by: str(data.created_by) ?? '',
+    assignee: str(data.assignee),
+    team: str(data.team),
+    sensitivity: data.sensitivity === 'standard' ? 'standard' : 'restricted',
+  };
+}
+
+
+/**
+ * Roles nobody may add to their own binding (docs/decisions/0041): `admin` changes who may do
+ * what, `compliance` places and releases holds, purges and erases. Another admin must grant them,
+ * so no one can approve their own request by first giving themselves the approver's role.
+ */
+export const SELF_GRANT_FORBIDDEN: readonly Role[] = ['admin', 'compliance'];
+
+/** Pure: the forbidden roles a role change would add to the changer's own binding (empty: allowed). */
+export function selfGrantedRoles(changer: string, target: string, before: readonly string[], after: readonly string[]): Role[] {
+  if (changer.trim().toLowerCase() !== target.trim().toLowerCase()) return [];
+  return SELF_GRANT_FORBIDDEN.filter((r) => after.includes(r) && !before.includes(r));
 }

@@ -4,6 +4,7 @@ import type { Route } from '../platform/http.js';
 import { ValidationError } from '../platform/errors.js';
 import type { RoleBindings } from './bindings.js';
 import { ROLES, permissionsOf } from './policy.js';
+import { auditingSeparation } from './errors.js';
 import { PageQuerySchema, pageOf, paginate } from '../api/pagination.js';
 import { MeSchema, RoleBindingViewSchema } from '../api/responses.js';
 
@@ -35,6 +36,7 @@ export function roleRoutes(bindings: RoleBindings, audit: AuditLog): Route[] {
       method: 'GET',
       path: '/v1/role-bindings',
       action: 'roles.list',
+      rateLimit: 'expensive-read',
       auth: 'required',
       summary: 'List role bindings (admin)',
       tags: ['roles'],
@@ -53,6 +55,7 @@ export function roleRoutes(bindings: RoleBindings, audit: AuditLog): Route[] {
       action: 'roles.write',
       auth: 'required',
       summary: 'Set the roles and team of a principal (admin; audited with before and after)',
+      description: 'Separation of duties: nobody adds `admin` or `compliance` to their own binding (403 `separation-of-duties`, rule `self-grant`); another admin must.',
       tags: ['roles'],
       request: { params: z.strictObject({ email: EmailParam }), body: PutBindingSchema },
       responses: { 200: RoleBindingViewSchema },
@@ -67,13 +70,13 @@ export function roleRoutes(bindings: RoleBindings, audit: AuditLog): Route[] {
         const email = EmailParam.safeParse(ctx.params.email);
         if (!email.success) throw new ValidationError('path.email: must be an email address', [{ path: 'path.email', message: 'invalid email' }]);
         const input = ctx.body(PutBindingSchema);
-        const before = await bindings.get(email.data);
-        const after = await bindings.put({ email: email.data, roles: input.roles, team: input.team }, actor.email);
+        const { before, after } = await auditingSeparation(ctx, () => bindings.change({ email: email.data, roles: input.roles, team: input.team }, actor.email, ctx.precondition));
         await audit.write({
           actor: actor.email,
           roles: actor.roles,
           action: 'roles.changed',
           resource: `role-bindings/${email.data.toLowerCase()}`,
+          principal: email.data.toLowerCase(),
           outcome: 'allowed',
           reason: null,
           request_id: ctx.requestId,

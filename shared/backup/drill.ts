@@ -9,6 +9,8 @@ import { backupFirestore } from './firestore.js';
 import { readEmulatorEndpoint } from './local-endpoint.js';
 import { restoreBackup } from './restore.js';
 import { LocalFolderBackupStore } from './store.js';
+import { createErasureLedgerReplay } from '../compliance/erasure/ledger.js';
+import { openVault } from '../compliance/erasure/vault.js';
 
 /**
  * The restore drill: put a few investigations into a running local stack through its API,
@@ -51,14 +53,16 @@ export async function runDrill(stack: DrillStack, logger: Logger, say: (line: st
   try {
     const store = new LocalFolderBackupStore(join(work, 'backups'));
     const b0 = Date.now();
-    const manifest = await createBackup({ db: source, store, source: { project: stack.projectId, database: stack.database }, clock: { now: () => new Date() }, logger });
+    // The stack's own vault: its escrow seals the subject keys, its ledger is replayed.
+    const { escrow, ledger } = openVault({ adapters: { store: 'emulator' }, dataDir: stack.dataDir, projectId: stack.projectId });
+    const manifest = await createBackup({ db: source, store, source: { project: stack.projectId, database: stack.database }, clock: { now: () => new Date() }, logger, escrow, ledger });
     const backupMs = Date.now() - b0;
     say(`backup ${manifest.backup_id}: ${manifest.total_documents} documents, ${manifest.files.length} files, ${backupMs} ms`);
 
     const { host, port } = await fresh.start(0);
     target = backupFirestore({ projectId: stack.projectId, databaseId: stack.database, emulatorHost: `${host}:${port}` });
     const r0 = Date.now();
-    await restoreBackup({ store, backupId: manifest.backup_id, db: target, logger });
+    await restoreBackup({ store, backupId: manifest.backup_id, db: target, logger, escrow, ledger, replayErasureLedger: createErasureLedgerReplay(null) });
     const restoredAt = Date.now();
     const rtoMs = restoredAt - r0;
     const rpoMs = restoredAt - Date.parse(manifest.started_at);

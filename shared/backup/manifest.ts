@@ -1,8 +1,10 @@
 import { z } from 'zod';
 
 /** manifest.json of a logical backup: what is in it and how to prove each file is intact. */
-export const BACKUP_FORMAT_VERSION = 1;
+/** 2: subject keys escrowed (docs/decisions/0035) and a copy of the erasure ledger; 1 is still restored. */
+export const BACKUP_FORMAT_VERSION = 2;
 export const MANIFEST_NAME = 'manifest.json';
+export const LEDGER_COPY_NAME = 'erasure-ledger.json';
 
 export const BackupFileSchema = z.strictObject({
   /** File name inside the backup, e.g. `investigations.comments.ndjson.gz`. */
@@ -17,7 +19,7 @@ export const BackupFileSchema = z.strictObject({
 export type BackupFile = z.infer<typeof BackupFileSchema>;
 
 export const ManifestSchema = z.strictObject({
-  format_version: z.literal(BACKUP_FORMAT_VERSION),
+  format_version: z.union([z.literal(1), z.literal(BACKUP_FORMAT_VERSION)]),
   backup_id: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/),
   started_at: z.string(),
   finished_at: z.string(),
@@ -26,6 +28,10 @@ export const ManifestSchema = z.strictObject({
   total_documents: z.number().int().nonnegative(),
   /** Personal data in documents is exported as stored (already-encrypted fields stay encrypted). */
   encryption: z.literal('as-stored'),
+  /** `escrowed`: no live data key in the backup is wrapped by the KEK alone (format 2). */
+  subject_keys: z.enum(['as-stored', 'escrowed']).optional(),
+  /** The copy of the erasure ledger taken with the backup (format 2). */
+  ledger: z.strictObject({ name: z.literal(LEDGER_COPY_NAME), entries: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
 

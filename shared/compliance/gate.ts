@@ -10,6 +10,9 @@ export interface GateContext {
   /** The deletion path: `investigations.delete`, `retention.sweep`, `erasure.execute`, … */
   path: string;
   request_id?: string | null;
+  /** The request's trace and source IP, when a request is behind the deletion (not the sweep). */
+  trace?: string | null;
+  source_ip?: string | null;
 }
 
 function describe(record: HoldableRecord): string {
@@ -58,8 +61,8 @@ export class DeletionGate {
       outcome: 'rejected',
       reason: `legal hold ${holds.map((h) => h.id).join(', ')}`,
       request_id: ctx.request_id ?? null,
-      trace: null,
-      source_ip: null,
+      trace: ctx.trace ?? null,
+      source_ip: ctx.source_ip ?? null,
       details: { path: ctx.path, legal_holds: holds.map((h) => ({ id: h.id, matter: h.matter })) },
     });
   }

@@ -9,11 +9,13 @@ import { DeletionGate } from './gate.js';
 import { HoldService } from './holds/service.js';
 import { HoldStore } from './holds/store.js';
 import { ErasureService } from './erasure/service.js';
-import { replayErasureLedger } from './erasure/ledger.js';
+import { createErasureLedgerReplay } from './erasure/ledger.js';
+import { openVault, type Vault } from './erasure/vault.js';
 import { RetentionService } from './retention/service.js';
 import { PolicyStore } from './retention/store.js';
 import { subjectCryptoFrom, type SubjectCrypto } from './subject-crypto.js';
 import { InvestigationPurge } from './purge.js';
+import { ErasureExtensions } from './erasure/extension.js';
 
 export { DeletionGate, HoldSet } from './gate.js';
 export { LegalHoldError, PolicyLockedError } from './errors.js';
@@ -21,8 +23,8 @@ export { holdsCovering } from './holds/model.js';
 export { replayErasureLedger, createErasureLedgerReplay } from './erasure/ledger.js';
 export { isExpired } from './retention/plan.js';
 
-/** Backups keep ciphertext this long at most (Firestore backups ≤ 7 days, GCS exports 30 days). */
-export const DEFAULT_BACKUP_RETENTION_DAYS = 35;
+/** Backups keep ciphertext this long at most: the logical exports' bucket lifecycle (terraform/modules/platform/storage.tf). */
+export const DEFAULT_BACKUP_RETENTION_DAYS = 90;
 
 export interface ComplianceDeps {
   db: Firestore;
@@ -32,6 +34,8 @@ export interface ComplianceDeps {
   clock: Clock;
   logger: Logger;
   backupRetentionDays?: number;
+  /** The erasure ledger and key escrow, outside the database (shared/compliance/erasure/vault.ts). */
+  vault: Vault;
 }
 
 export interface Compliance {
@@ -39,6 +43,8 @@ export interface Compliance {
   holds: HoldService;
   retention: RetentionService;
   erasure: ErasureService;
+  /** Extending an erasure deadline once (GDPR art. 12(3)). */
+  extensions: ErasureExtensions;
   purge: InvestigationPurge;
   crypto: SubjectCrypto;
   /** The hook shared/backup/restore.ts calls after a restore, before data is served. */
@@ -64,9 +70,12 @@ export function buildCompliance(deps: ComplianceDeps): Compliance {
       clock: deps.clock,
       logger,
       backupRetentionDays: deps.backupRetentionDays ?? DEFAULT_BACKUP_RETENTION_DAYS,
+      vault: deps.vault,
     }),
+    extensions: new ErasureExtensions({ db: deps.db, audit: deps.audit, clock: deps.clock }),
     purge: new InvestigationPurge({ db: deps.db, gate, audit: deps.audit }),
-    replayLedger: (db, ctx) => replayErasureLedger(db, { ...ctx, crypto: deps.crypto, ...(db !== deps.db ? { ledgers: [deps.db] } : {}) }),
+    // The blind index finds mentions on any database; sealed comments open where the key is known.
+    replayLedger: createErasureLedgerReplay(() => deps.crypto),
   };
 }
 
@@ -79,7 +88,7 @@ const built = new WeakMap<Runtime, Compliance>();
 export function complianceFor(rt: Runtime): Compliance {
   let c = built.get(rt);
   if (!c) {
-    c = buildCompliance({ db: rt.firestore(), crypto: subjectCryptoFrom(rt.dataProtection), audit: rt.audit, publisher: rt.publisher, clock: rt.clock, logger: rt.logger });
+    c = buildCompliance({ db: rt.firestore(), crypto: subjectCryptoFrom(rt.dataProtection), audit: rt.audit, publisher: rt.publisher, clock: rt.clock, logger: rt.logger, vault: openVault(rt.config, { clock: rt.clock }) });
     built.set(rt, c);
   }
   return c;

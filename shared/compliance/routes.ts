@@ -1,15 +1,16 @@
 import { z } from 'zod';
-import type { Route, RequestContext } from '../platform/http.js';
+import type { Route } from '../platform/http.js';
+import { ProblemSchema } from '../api/openapi.js';
+import { auditingSeparation } from '../auth/errors.js';
+import { actorOf } from './actor.js';
 import { pageOf, pageQuery, paginate } from '../api/pagination.js';
 import { ErasurePageSchema, ErasureViewSchema, HoldViewSchema, PolicyListSchema, SweepReportSchema } from '../api/responses.js';
 import type { Compliance } from './index.js';
-import { CreateErasureSchema, ErasureListQuerySchema, presentErasure } from './erasure/model.js';
+import { CreateErasureSchema, ErasureListQuerySchema, ExtendErasureSchema, presentErasure } from './erasure/model.js';
 import { CreateHoldSchema, HoldListQuerySchema, ReleaseHoldSchema, presentHold } from './holds/model.js';
 import { PutPoliciesSchema } from './retention/policy.js';
 
-function actor(ctx: RequestContext) {
-  return { email: ctx.who.email, roles: ctx.who.roles, requestId: ctx.requestId };
-}
+const actor = actorOf;
 
 const IdParams = z.strictObject({ id: z.string().min(1).max(128) });
 const NoQuery = z.strictObject({});
@@ -30,7 +31,10 @@ export function complianceRoutes(get: () => Compliance): Route[] {
       summary: 'Place a legal hold on a subject, an investigation or a query of investigations',
       tags: ['compliance'],
       request: { body: CreateHoldSchema },
-      responses: { 201: { schema: HoldViewSchema, headers: { Location: 'URL of the hold.' } } },
+      responses: {
+        201: { schema: HoldViewSchema, headers: { Location: 'URL of the hold.' } },
+        404: { contentType: 'application/problem+json', schema: ProblemSchema, description: 'The investigation named by `investigation_id` does not exist or the caller may not see it (`not-found`).' },
+      },
       async handle(ctx) {
         ctx.require('legal_holds.place');
         const hold = await get().holds.place(ctx.body(CreateHoldSchema), actor(ctx));
@@ -42,6 +46,7 @@ export function complianceRoutes(get: () => Compliance): Route[] {
       method: 'GET',
       path: '/v1/legal-holds',
       action: 'legal_holds.list',
+      rateLimit: 'expensive-read',
       auth: 'required',
       summary: 'List legal holds',
       tags: ['compliance'],
@@ -75,6 +80,7 @@ export function complianceRoutes(get: () => Compliance): Route[] {
       action: 'legal_holds.release',
       auth: 'required',
       summary: 'Release a legal hold (erasures it blocked are tried again)',
+      description: 'Four eyes: the principal who placed the hold cannot release it (403 `separation-of-duties`, rule `hold-release-by-placer`).',
       tags: ['compliance'],
       request: { params: IdParams, body: ReleaseHoldSchema },
       responses: { 200: HoldViewSchema },
@@ -85,7 +91,7 @@ export function complianceRoutes(get: () => Compliance): Route[] {
         const { reason } = ctx.body(ReleaseHoldSchema);
         const c = get();
         await c.holds.get(id);
-        const hold = await c.holds.release(id, reason, actor(ctx));
+        const hold = await auditingSeparation(ctx, () => c.holds.release(id, reason, actor(ctx)));
         // Erasures waiting on this hold are tried again now (they stay blocked if another applies).
         await c.erasure.redrive((e) => e.status === 'blocked' && e.blocked_by.some((b) => b.id === id));
         return { status: 200, body: presentHold(hold) };
@@ -115,6 +121,7 @@ export function complianceRoutes(get: () => Compliance): Route[] {
       method: 'GET',
       path: '/v1/erasure-requests',
       action: 'erasure.list',
+      rateLimit: 'expensive-read',
       auth: 'required',
       summary: 'List erasure requests with their due dates',
       tags: ['compliance'],
@@ -141,6 +148,25 @@ export function complianceRoutes(get: () => Compliance): Route[] {
         ctx.require('erasure.read');
         ctx.resource = `erasure-requests/${ctx.params.id}`;
         return { status: 200, body: presentErasure(await get().erasure.get(ctx.params.id ?? ''), ctx.now()) };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/erasure-requests/{id}:extend',
+      action: 'erasure.extend',
+      auth: 'required',
+      summary: 'Extend an erasure deadline once, by up to two months, with a reason (GDPR art. 12(3))',
+      description:
+        'Before the original deadline only, once per request (409 `erasure-already-extended`; completed: 409 `erasure-completed`; past due: 409 `erasure-extension-too-late`). `extended_until` defaults to, and may not pass, two months after the original deadline. `subject_informed: true` confirms the subject has been told of the extension and its reasons.',
+      tags: ['compliance'],
+      request: { params: IdParams, body: ExtendErasureSchema },
+      responses: { 200: ErasureViewSchema },
+      async handle(ctx) {
+        ctx.require('erasure.extend');
+        const id = ctx.params.id ?? '';
+        ctx.resource = `erasure-requests/${id}`;
+        const input = ctx.body(ExtendErasureSchema);
+        return { status: 200, body: presentErasure(await get().extensions.extend(id, input, actor(ctx)), ctx.now()) };
       },
     },
     {
@@ -187,7 +213,8 @@ export function complianceRoutes(get: () => Compliance): Route[] {
         ctx.require('retention.write');
         ctx.resource = 'retention';
         const { dry_run } = ctx.body(SweepSchema);
-        return { status: 200, body: await get().retention.run({ dryRun: dry_run, actor: ctx.who.email }) };
+        const origin = { request_id: ctx.requestId, trace: ctx.trace, source_ip: ctx.sourceIp };
+        return { status: 200, body: await get().retention.run({ dryRun: dry_run, actor: ctx.who.email, origin }) };
       },
     },
     {

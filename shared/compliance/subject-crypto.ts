@@ -7,6 +7,8 @@ import type { DataProtection } from '../crypto/service.js';
 export interface SubjectCrypto {
   /** Keyed blind index of a subject: its pseudonymous id everywhere in compliance records. */
   blindIndex(subject: { type: string; value: string }): Promise<string>;
+  /** The subject's current key generation (live or destroyed), null when it never had a key. */
+  keyGeneration(index: string): Promise<number | null>;
   /** Destroys the subject's data key (idempotent). */
   destroyKey(index: string): Promise<{ keyId: string; generation: number; hadKey: boolean; destroyedAt: string }>;
   /** Opens a field envelope; null when the subject of that envelope was erased. */
@@ -28,6 +30,9 @@ export function subjectCryptoFrom(dp: DataProtection): SubjectCrypto {
         memo.set(k, hit);
       }
       return hit;
+    },
+    async keyGeneration(index) {
+      return (await dp.subjectKeyStatus({ keyId: index }))?.generation ?? null;
     },
     async destroyKey(index) {
       const r = await dp.destroySubjectKey({ keyId: index });

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { ConfigError } from '../platform/errors.js';
-import type { SecretStore } from '../secrets/port.js';
+import { MissingSecretError, type SecretStore } from '../secrets/port.js';
 import { blindIndexInput, type SubjectRef } from './normalise.js';
 
 /**
@@ -21,15 +21,18 @@ export function computeBlindIndex(key: Buffer, subject: SubjectRef): string {
 export class BlindIndexer {
   private key: Promise<Buffer> | null = null;
 
-  constructor(private readonly secrets: SecretStore) {}
+  constructor(
+    private readonly secrets: SecretStore,
+    /** Asked before generating a missing key: false when stored records carry indexes made with it (key-custody.ts). */
+    private readonly mayCreate?: () => Promise<boolean>,
+  ) {}
 
   async index(subject: SubjectRef): Promise<string> {
     return computeBlindIndex(await this.loadKey(), subject);
   }
 
   private loadKey(): Promise<Buffer> {
-    this.key ??= this.secrets
-      .getOrCreate(BLIND_INDEX_SECRET, () => randomBytes(32).toString('base64'))
+    this.key ??= this.read()
       .then((text) => {
         const key = Buffer.from(text.trim(), 'base64');
         if (key.length < 32) throw new ConfigError(`Secret "${BLIND_INDEX_SECRET}" must hold at least 32 random bytes, base64.`);
@@ -40,5 +43,18 @@ export class BlindIndexer {
         throw error;
       });
     return this.key;
+  }
+
+  private async read(): Promise<string> {
+    if (!this.mayCreate) return this.secrets.getOrCreate(BLIND_INDEX_SECRET, () => randomBytes(32).toString('base64'));
+    try {
+      return await this.secrets.get(BLIND_INDEX_SECRET);
+    } catch (error) {
+      if (!(error instanceof MissingSecretError)) throw error;
+      if (!(await this.mayCreate())) {
+        throw new ConfigError(`Secret "${BLIND_INDEX_SECRET}" is missing, but stored records are indexed with it: restore it from backup (a new key would find nothing).`);
+      }
+      return this.secrets.getOrCreate(BLIND_INDEX_SECRET, () => randomBytes(32).toString('base64'));
+    }
   }
 }

@@ -57,3 +57,17 @@ export class KeyUnwrapError extends AppError {
     this.message = message;
   }
 }
+
+/**
+ * Data was sealed under a key generation that is no longer the live one (destroyed, or replaced
+ * by a newer generation, by another instance) when the write came to commit. Nothing was
+ * written; the caller seals again (sealedTransaction does) and gets the live key.
+ */
+export class SubjectKeyChangedError extends AppError {
+  constructor(
+    readonly keyId: string,
+    readonly generation: number,
+  ) {
+    super('subject-key-changed', 409, 'Personal data key changed', 'The data key of this subject changed during the write; retry the request.');
+  }
+}

@@ -1,9 +1,9 @@
-import type { DocumentReference, Firestore } from '@google-cloud/firestore';
+import type { DocumentReference, Firestore, Transaction } from '@google-cloud/firestore';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Clock } from '../platform/clock.js';
 import { KEY_BYTES } from './envelope.js';
-import { SubjectErasedError } from './errors.js';
+import { SubjectErasedError, SubjectKeyChangedError } from './errors.js';
 import type { KeyEncryptionKey } from './kek/port.js';
 
 /**
@@ -13,13 +13,22 @@ import type { KeyEncryptionKey } from './kek/port.js';
  * Crypto-shredding: `destroy` overwrites the document with a tombstone that holds no key material,
  * so every copy of that subject's ciphertext (documents, exports, backups of other collections)
  * becomes unreadable. A later `activeKey` for the same subject starts a new generation: older
- * generations stay erased. Destruction reaches other instances' caches within `cacheTtlMs`.
+ * generations stay erased.
+ *
+ * Other instances may hold the destroyed key in their cache for up to `cacheTtlMs`; they must
+ * never seal NEW data with it. So every write of freshly sealed data checks, inside its own
+ * transaction, that the generation it sealed under is still the live one (`assertLive`): a write
+ * racing the destruction either commits before it (and is erased with the rest) or is refused
+ * with SubjectKeyChangedError and sealed again under a fresh generation. KMS is never called
+ * inside a transaction callback (a retried callback would repeat it): keys are wrapped and
+ * unwrapped outside, and the transaction only re-reads and compares.
  */
 export const SUBJECT_KEYS_COLLECTION = 'subject_keys';
 
 const KeyDocSchema = z.object({
   key_id: z.string(),
-  generation: z.number().int().min(1),
+  // A bigint through a client that reads integers exactly (backup and restore tools).
+  generation: z.union([z.number(), z.bigint()]).transform(Number).pipe(z.number().int().min(1)),
   state: z.enum(['active', 'destroyed']),
   wrapped_dek: z.string().nullable(),
   kek_version: z.string().nullable(),
@@ -132,6 +141,32 @@ export class SubjectKeyring {
     return dek;
   }
 
+  /**
+   * Inside a write transaction: every (key id, generation) that sealed data in this write is
+   * still the live key. Reads the key documents through the transaction, so a destruction that
+   * commits first makes this write fail its commit and, on the retry, this check. A changed key is
+   * dropped from the cache, so sealing again picks up the new state. Call before any write.
+   */
+  async assertLive(tx: Transaction, uses: readonly { keyId: string; generation: number }[]): Promise<void> {
+    const distinct = new Map<string, { keyId: string; generation: number }>();
+    for (const u of uses) distinct.set(`${u.keyId}.${u.generation}`, u);
+    const list = [...distinct.values()];
+    if (list.length === 0) return;
+    const snaps = await tx.getAll(...list.map((u) => this.ref(u.keyId)));
+    for (const [i, snap] of snaps.entries()) {
+      const u = list[i]!;
+      const doc = snap.exists ? KeyDocSchema.parse(snap.data()) : null;
+      if (doc?.state === 'active' && doc.generation === u.generation) continue;
+      this.cache.delete(u.keyId);
+      throw new SubjectKeyChangedError(u.keyId, u.generation);
+    }
+  }
+
+  /** Drops one key from this instance's cache (after SubjectKeyChangedError). */
+  forget(keyId: string): void {
+    this.cache.delete(keyId);
+  }
+
   async status(keyId: string): Promise<SubjectKeyStatus | null> {
     const snap = await this.ref(keyId).get();
     if (!snap.exists) return null;
@@ -182,26 +217,34 @@ export class SubjectKeyring {
         return report;
       }
       const refs = page.docs.map((d) => d.ref);
+      // KMS outside the transaction: unwrap and re-wrap what was read ...
+      const planned = new Map<string, { doc: KeyDoc; wrapped: { wrapped: string; kekVersion: string } | null }>();
+      for (const snap of page.docs) {
+        const doc = KeyDocSchema.parse(snap.data());
+        if (doc.state === 'destroyed' || !doc.wrapped_dek || !doc.kek_version) continue;
+        const aad = wrapAad(doc.key_id, doc.generation);
+        const { dek, current } = await this.opts.kek.unwrap({ wrapped: doc.wrapped_dek, kekVersion: doc.kek_version }, aad);
+        planned.set(snap.id, { doc, wrapped: current ? null : await this.opts.kek.wrap(dek, aad) });
+      }
       const counts = await this.opts.db.runTransaction(async (tx) => {
         const c = { rewrapped: 0, alreadyCurrent: 0, destroyed: 0 };
-        // Re-read inside the transaction so a key destroyed meanwhile is never brought back.
+        // ... then re-read inside: a key destroyed or replaced meanwhile is never brought back.
         const snaps = await tx.getAll(...refs);
         const at = this.opts.clock.now().toISOString();
         for (const snap of snaps) {
           if (!snap.exists) continue;
           const doc = KeyDocSchema.parse(snap.data());
-          if (doc.state === 'destroyed' || !doc.wrapped_dek || !doc.kek_version) {
+          const plan = planned.get(snap.id);
+          if (doc.state === 'destroyed' || !doc.wrapped_dek || !doc.kek_version || !plan) {
             c.destroyed++;
             continue;
           }
-          const aad = wrapAad(doc.key_id, doc.generation);
-          const { dek, current } = await this.opts.kek.unwrap({ wrapped: doc.wrapped_dek, kekVersion: doc.kek_version }, aad);
-          if (current) {
+          if (plan.doc.generation !== doc.generation || plan.doc.wrapped_dek !== doc.wrapped_dek) continue; // changed: next run
+          if (!plan.wrapped) {
             c.alreadyCurrent++;
             continue;
           }
-          const wrapped = await this.opts.kek.wrap(dek, aad);
-          tx.update(snap.ref, { wrapped_dek: wrapped.wrapped, kek_version: wrapped.kekVersion, rewrapped_at: at });
+          tx.update(snap.ref, { wrapped_dek: plan.wrapped.wrapped, kek_version: plan.wrapped.kekVersion, rewrapped_at: at });
           c.rewrapped++;
         }
         return c;
@@ -224,16 +267,25 @@ export class SubjectKeyring {
     this.cache.clear();
   }
 
+  /**
+   * Reads the key document; an active key is unwrapped outside any transaction. A missing or
+   * destroyed one gets a new generation: the DEK is made and wrapped first (KMS, outside), then a
+   * transaction writes it only if the document is still what was read; otherwise read again.
+   */
   private async loadOrCreate(keyId: string): Promise<{ generation: number; dek: Buffer }> {
     const ref = this.ref(keyId);
-    const now = this.opts.clock.now().toISOString();
-    const result = await this.opts.db.runTransaction(async (tx) => {
-      const snap = await tx.get(ref);
-      const doc = snap.exists ? KeyDocSchema.parse(snap.data()) : null;
-      if (doc?.state === 'active') return { generation: doc.generation, dek: await this.unwrap(doc) };
-      const generation = doc ? doc.generation + 1 : 1;
+    for (let attempt = 1; ; attempt++) {
+      const snap = await ref.get();
+      const seen = snap.exists ? KeyDocSchema.parse(snap.data()) : null;
+      if (seen?.state === 'active') {
+        const dek = await this.unwrap(seen);
+        this.remember(keyId, seen.generation, dek);
+        return { generation: seen.generation, dek };
+      }
+      const generation = seen ? seen.generation + 1 : 1;
       const dek = randomBytes(KEY_BYTES);
       const wrapped = await this.opts.kek.wrap(dek, wrapAad(keyId, generation));
+      const now = this.opts.clock.now().toISOString();
       const fresh: KeyDoc = {
         key_id: keyId,
         generation,
@@ -244,12 +296,21 @@ export class SubjectKeyring {
         destroyed_at: null,
         rewrapped_at: null,
       };
-      if (doc) tx.set(ref, fresh);
-      else tx.create(ref, fresh);
-      return { generation, dek };
-    });
-    this.remember(keyId, result.generation, result.dek);
-    return result;
+      const written = await this.opts.db.runTransaction(async (tx) => {
+        const cur = await tx.get(ref);
+        const doc = cur.exists ? KeyDocSchema.parse(cur.data()) : null;
+        // Someone else created or destroyed meanwhile: nothing written, look again.
+        if ((doc?.generation ?? 0) !== (seen?.generation ?? 0) || doc?.state !== seen?.state) return false;
+        if (doc) tx.set(ref, fresh);
+        else tx.create(ref, fresh);
+        return true;
+      });
+      if (written) {
+        this.remember(keyId, generation, dek);
+        return { generation, dek };
+      }
+      if (attempt >= 5) throw new Error(`subject key ${keyId.slice(0, 8)}… keeps changing; giving up`);
+    }
   }
 
   private unwrap(doc: KeyDoc): Promise<Buffer> {

@@ -5,6 +5,7 @@ import type { Logger } from '../platform/logger.js';
 import { rootLogger } from '../platform/logger.js';
 import { TtlCache } from '../platform/ttl-cache.js';
 import { FEATURE_FLAGS_COLLECTION, FLAG_DEFINITIONS, StoredFlagSchema, isFlagName, resolveFlags, type FlagName, type FlagState, type StoredFlag } from './model.js';
+import { checkPrecondition, type Precondition } from '../platform/precondition.js';
 
 export interface FeatureFlagsOptions {
   clock?: Clock;
@@ -58,14 +59,17 @@ export class FeatureFlags {
   }
 
   /** Sets a flag (404 for an undeclared name) and returns its state before and after. */
-  async set(name: string, input: { enabled: boolean; reason: string }, actor: string): Promise<FlagChange> {
+  async set(name: string, input: { enabled: boolean; reason: string }, actor: string, expect?: Precondition | null): Promise<FlagChange> {
     if (!isFlagName(name)) throw new NotFoundError(`Flag "${name.slice(0, 64)}"`);
     const ref = this.db.collection(FEATURE_FLAGS_COLLECTION).doc(name);
     const stored: StoredFlag = { enabled: input.enabled, reason: input.reason, updated_by: actor, updated_at: this.clock.now().toISOString() };
     const previous = await this.db.runTransaction(async (tx) => {
       const snap = await tx.get(ref);
+      const before = snap.exists ? this.parse(name, snap.data()) : null;
+      // If-Match on the version this transaction read (a never-set flag's version has no time).
+      checkPrecondition(expect, { id: name, updated_at: before?.updated_at ?? '' });
       tx.set(ref, stored);
-      return snap.exists ? this.parse(name, snap.data()) : null;
+      return before;
     });
     this.cache.invalidate();
     const state = (s: StoredFlag | null) => resolveFlags(new Map(s ? [[name, s]] : [])).find((f) => f.name === name)!;

@@ -13,6 +13,7 @@ export function flagRoutes(flags: FeatureFlags, audit: AuditLog): Route[] {
       method: 'GET',
       path: '/v1/flags',
       action: 'flags.list',
+      rateLimit: 'expensive-read',
       auth: 'required',
       summary: 'List feature flags with their effective values',
       tags: ['flags'],
@@ -44,7 +45,7 @@ export function flagRoutes(flags: FeatureFlags, audit: AuditLog): Route[] {
         const name = ctx.params.name ?? '';
         ctx.resource = `flags/${name.slice(0, 64)}`;
         const input = ctx.body(PutFlagSchema);
-        const { before, after } = await flags.set(name, input, actor.email);
+        const { before, after } = await flags.set(name, input, actor.email, ctx.precondition);
         await audit.write({
           actor: actor.email,
           roles: actor.roles,

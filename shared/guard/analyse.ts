@@ -40,6 +40,8 @@ export interface Analysis {
   functions: string[];
   /** Syntax outside the accepted subset (system variables, time travel, ...). */
   disallowedSyntax: string[];
+  /** FROM-clause name nodes that refer to a CTE (the printer spells them as names, not tables). */
+  cteRefs: Node[];
   /** Uses the current time or randomness: never cached. */
   nondeterministic: boolean;
 }
@@ -57,13 +59,24 @@ interface Output {
 type Source =
   | { kind: 'table'; table: TableName; use: TableUse }
   | { kind: 'derived'; outputs: Output[] }
-  | { kind: 'value'; name: string | null };
+  /** UNNEST(...) in FROM: one value per row, carrying whatever the array was built from. */
+  | { kind: 'value'; name: string | null; origins: Origins };
 
+interface ScopeItem {
+  alias: string | null;
+  source: Source;
+}
 interface Scope {
-  items: { alias: string | null; source: Source }[];
+  items: ScopeItem[];
   ctes: Map<string, Output[]>;
   parent: Scope | null;
   outputs: Output[];
+}
+
+/** The AND-ed terms of one JOIN's ON and the FROM items whose rows they filter. */
+interface JoinBound {
+  conjuncts: Node[];
+  items: Set<ScopeItem>;
 }
 
 const NON_EXPOSING = new Set(['COUNT', 'COUNTIF', 'APPROX_COUNT_DISTINCT']);
@@ -87,6 +100,7 @@ export function analyse(program: Program, ctx: AnalysisContext): Analysis {
     paramBindings: {},
     functions: [],
     disallowedSyntax: [],
+    cteRefs: [],
     nondeterministic: false,
   };
   const stmt = (program.statements as unknown as Node[]).find((s) => s.type !== 'empty');
@@ -149,14 +163,16 @@ class Walker {
       ctes = new Map();
     }
     const scope: Scope = { items: [], ctes, parent: scopeParent, outputs: [] };
+    /** The top-level AND-ed terms of WHERE: filters that hold for every row read. */
     const conjuncts: Node[] = [];
+    const joins: JoinBound[] = [];
     let outputs: Output[] = [];
 
     const inner = clauses.find((c) => c.type === 'paren_expr');
     if (inner) outputs = this.query(inner, scope, []);
 
     const from = clauses.find((c) => c.type === 'from_clause');
-    if (from) this.fromItem(from.expr as Node, scope, conjuncts);
+    if (from) this.fromItem(from.expr as Node, scope, joins);
     const where = clauses.find((c) => c.type === 'where_clause');
     if (where) {
       this.expr(where.expr as Node, scope, false);
@@ -175,11 +191,16 @@ class Walker {
     for (const c of clauses) {
       if (['with_clause', 'paren_expr', 'from_clause', 'where_clause', 'select_clause', 'limit_clause'].includes(c.type)) continue;
       if (c.type === 'for_system_time_as_of_clause') this.a.disallowedSyntax.push('FOR SYSTEM_TIME AS OF');
+      if (c.type === 'window_clause') {
+        // Window names are not columns: only the definitions read anything.
+        for (const w of ((c.namedWindows as Node).items as Node[]) ?? []) this.expr(w.window as Node, scope, false);
+        continue;
+      }
       this.expr(c, scope, false);
     }
     const limit = clauses.find((c) => c.type === 'limit_clause');
     if (limit) this.expr(limit, scope, false);
-    this.partitionBounds(scope, conjuncts);
+    this.partitionBounds(scope, conjuncts, joins);
     return outputs;
   }
 
@@ -210,22 +231,30 @@ class Walker {
         this.a.starTables.push(source.table);
         for (const c of CONTRACT[source.table].columns) out.push({ name: c.name, origins: new Set([this.read(source.table, c.name)]) });
       } else if (source.kind === 'derived') out.push(...source.outputs);
-      else out.push({ name: source.name, origins: new Set() });
+      else out.push({ name: source.name, origins: source.origins });
     }
     return out;
   }
 
   // ---------------------------------------------------------------- FROM
 
-  private fromItem(node: Node, scope: Scope, conjuncts: Node[], alias: string | null = null): void {
+  private fromItem(node: Node, scope: Scope, joins: JoinBound[], alias: string | null = null): void {
     switch (node.type) {
       case 'join_expr': {
-        this.fromItem(node.left as Node, scope, conjuncts);
-        this.fromItem(node.right as Node, scope, conjuncts);
+        const start = scope.items.length;
+        this.fromItem(node.left as Node, scope, joins);
+        const middle = scope.items.length;
+        this.fromItem(node.right as Node, scope, joins);
         const spec = node.specification as Node | undefined;
         if (spec?.type === 'join_on_specification') {
           this.expr(spec.expr as Node, scope, false);
-          conjuncts.push(...splitAnd(spec.expr as Node));
+          // An ON term filters only the side(s) a join does not preserve: both of an inner join,
+          // the right of a LEFT JOIN, the left of a RIGHT JOIN, neither of a FULL JOIN.
+          const kind = node.operator === ',' ? 'INNER' : keywordName(node.operator);
+          const left = scope.items.slice(start, middle);
+          const right = scope.items.slice(middle);
+          const filtered = kind.includes('FULL') ? [] : kind.includes('LEFT') ? right : kind.includes('RIGHT') ? left : [...left, ...right];
+          joins.push({ conjuncts: splitAnd(spec.expr as Node), items: new Set(filtered) });
         } else if (spec?.type === 'join_using_specification') {
           const list = ((spec.expr as Node).expr as Node).items as Node[];
           for (const n of list ?? []) this.expr(n, scope, false);
@@ -233,11 +262,12 @@ class Walker {
         return;
       }
       case 'alias':
-        return this.fromItem(node.expr as Node, scope, conjuncts, lower(String((node.alias as Node).name)));
+        return this.fromItem(node.expr as Node, scope, joins, lower(String((node.alias as Node).name)));
       case 'identifier': {
         const name = String(node.name);
         const cte = this.cte(scope, lower(name));
         if (cte) {
+          this.a.cteRefs.push(node);
           scope.items.push({ alias: alias ?? lower(name), source: { kind: 'derived', outputs: cte } });
           return;
         }
@@ -254,15 +284,18 @@ class Walker {
         const inner = node.expr as Node;
         if (inner.type === 'select_stmt' || inner.type === 'compound_select_stmt') {
           scope.items.push({ alias, source: { kind: 'derived', outputs: this.query(inner, scope.parent, []) } });
-        } else this.fromItem(inner, scope, conjuncts, alias);
+        } else this.fromItem(inner, scope, joins, alias);
         return;
       }
-      case 'unnest_expr':
-        this.expr(node.expr as Node, scope, false);
-        scope.items.push({ alias, source: { kind: 'value', name: alias } });
+      case 'unnest_expr': {
+        // The unnested values are the array's values: `UNNEST([email]) AS e` makes `e` an email.
+        const origins = this.expr(node.expr as Node, scope, true);
+        scope.items.push({ alias, source: { kind: 'value', name: alias, origins } });
         return;
+      }
       case 'unnest_with_offset_expr':
-        this.fromItem(node.unnest as Node, scope, conjuncts, alias);
+        this.a.disallowedSyntax.push('UNNEST … WITH OFFSET');
+        this.fromItem(node.unnest as Node, scope, joins, alias);
         return;
       case 'func_call':
         this.a.functions.push(functionName(node));
@@ -342,7 +375,8 @@ class Walker {
         });
         const fargs = (node.args as Node | undefined)?.expr as Node | undefined;
         if (fargs) for (const k of ['orderBy', 'limit', 'having']) if (isNode(fargs[k])) this.expr(fargs[k] as Node, scope, false);
-        if (isNode(node.over)) this.expr(node.over as Node, scope, false);
+        const window = isNode(node.over) ? ((node.over as Node).window as Node) : null;
+        if (window && window.type !== 'identifier') this.expr(window, scope, false);
         if (isNode(node.filter)) this.expr(node.filter as Node, scope, false);
         return out;
       }
@@ -365,6 +399,8 @@ class Walker {
     for (let s: Scope | null = scope; s; s = s.parent) {
       if (second !== undefined) {
         const item = s.items.find((i) => i.alias === first);
+        // A field of an unnested value (`e.x`) carries everything the value was built from.
+        if (item?.source.kind === 'value') return item.source.origins;
         if (item) return this.fromSource(item.source, second) ?? this.unknown(`${first}.${second}`);
       }
       const matches = s.items.map((i) => this.fromSource(i.source, first!)).filter((m): m is Origins => m !== null);
@@ -386,7 +422,14 @@ class Walker {
       const out = source.outputs.find((o) => o.name === name);
       return out ? out.origins : null;
     }
-    return source.name === name ? new Set() : null;
+    return source.name === name ? source.origins : null;
+  }
+
+  /** Whether `name` resolves in `source`, without recording a read. */
+  private provides(source: Source, name: string): boolean {
+    if (source.kind === 'table') return CONTRACT[source.table].columns.some((c) => lower(c.name) === name);
+    if (source.kind === 'derived') return source.outputs.some((o) => o.name === name);
+    return source.name === name;
   }
 
   private read(table: TableName, column: string): ColumnRef {
@@ -413,51 +456,60 @@ class Walker {
 
   // ---------------------------------------------------------------- partitions
 
-  /** Bounds on each partitioned table of this SELECT from its top-level AND-ed WHERE / ON terms. */
-  private partitionBounds(scope: Scope, conjuncts: Node[]): void {
+  /**
+   * Bounds on each partitioned table reference of this SELECT, from the terms that hold for every
+   * row of it the SELECT reads: the top-level AND-ed terms of WHERE, and of the ON of a join that
+   * filters its side (never the preserved side of an outer join: a LEFT JOIN keeps every row of
+   * its left whatever ON says). All of these hold at once, so the tightest lower (and upper) bound
+   * among them bounds the read. Terms under OR or NOT, in HAVING, QUALIFY, a subquery or an outer
+   * query bound nothing. The compared side must be the partition column of exactly this table
+   * reference, bare or under a truncation whose effect on the window is known (partitionForm).
+   */
+  private partitionBounds(scope: Scope, where: Node[], joins: JoinBound[]): void {
     for (const item of scope.items) {
+      const conjuncts = [...where, ...joins.filter((j) => j.items.has(item)).flatMap((j) => j.conjuncts)];
       if (item.source.kind !== 'table') continue;
       const use = item.source.use;
       const column = CONTRACT[use.table].partitionColumn;
       if (!column) continue;
-      const others = scope.items.filter((i) => i !== item && i.source.kind === 'table' && CONTRACT[i.source.table].columns.some((c) => c.name === column));
-      const isPartition = (n: Node): boolean => {
-        if (n.type === 'paren_expr') return isPartition(n.expr as Node);
-        if (n.type === 'identifier') return lower(String(n.name)) === column && others.length === 0;
-        if (n.type === 'member_expr') {
-          const parts = memberParts(n);
-          return parts?.length === 2 && parts[0] === item.alias && parts[1] === column;
-        }
-        if (n.type === 'func_call' && ['DATE', 'TIMESTAMP', 'TIMESTAMP_TRUNC', 'DATE_TRUNC'].includes(functionName(n))) {
-          const args = callArgs(n);
-          return args[0] !== undefined && isPartition(args[0]);
-        }
-        if (n.type === 'cast_expr') return isPartition(((n.args as Node).expr as Node).expr as Node);
-        return false;
+      const ambiguous = scope.items.some((i) => i !== item && this.provides(i.source, column));
+      const isColumn = (n: Node): boolean => {
+        const parts = memberParts(n);
+        if (parts?.length === 1) return parts[0] === column && !ambiguous;
+        return parts?.length === 2 && parts[0] === item.alias && parts[1] === column;
       };
       const lowerBound = (ms: number | null) => {
         if (ms === null) use.unevaluated = true;
         else use.from = use.from === null ? ms : Math.max(use.from, ms);
       };
-      const upperBound = (ms: number | null) => {
+      const upperBound = (ms: number | null, form: PartitionForm) => {
         if (ms === null) use.unevaluated = true;
-        else use.to = use.to === null ? ms : Math.min(use.to, ms);
+        else {
+          // trunc(col) < v or <= v or = v lets col run to the end of v's unit.
+          const end = form.unit === null ? ms : addInterval(ms, 1, form.unit);
+          if (end === null) use.unevaluated = true;
+          else use.to = use.to === null ? end : Math.min(use.to, end);
+        }
       };
       for (const c of conjuncts) {
-        if (c.type === 'between_expr' && isPartition(c.left as Node) && !keywordName(c.betweenKw).includes('NOT')) {
+        if (c.type === 'between_expr') {
+          const form = partitionForm(c.left as Node, isColumn);
+          if (!form || keywordName(c.betweenKw) !== 'BETWEEN') continue;
           lowerBound(this.time(c.begin as Node));
-          upperBound(this.time(c.end as Node));
+          upperBound(this.time(c.end as Node), form);
           continue;
         }
         if (c.type !== 'binary_expr') continue;
         const op = typeof c.operator === 'string' ? c.operator : '';
         if (!['>=', '>', '<', '<=', '='].includes(op)) continue;
-        const [colSide, other, flipped] = isPartition(c.left as Node) ? [c.left, c.right, false] : isPartition(c.right as Node) ? [c.right, c.left, true] : [null, null, false];
-        if (!colSide) continue;
-        const t = this.time(other as Node);
-        const dir = op === '=' ? '=' : (op.startsWith('>') !== flipped ? 'lower' : 'upper');
+        const leftForm = partitionForm(c.left as Node, isColumn);
+        const rightForm = leftForm ? null : partitionForm(c.right as Node, isColumn);
+        const form = leftForm ?? rightForm;
+        if (!form) continue;
+        const t = this.time((leftForm ? c.right : c.left) as Node);
+        const dir = op === '=' ? '=' : op.startsWith('>') !== (rightForm !== null) ? 'lower' : 'upper';
         if (dir === 'lower' || dir === '=') lowerBound(t);
-        if (dir === 'upper' || dir === '=') upperBound(t);
+        if (dir === 'upper' || dir === '=') upperBound(t, form);
       }
     }
   }
@@ -508,6 +560,51 @@ class Walker {
         return null;
     }
   }
+}
+
+/**
+ * How an expression relates to the partition column: the column itself (`unit` null, also through
+ * TIMESTAMP(col) and CAST(col AS TIMESTAMP)), or its truncation to a calendar unit (DATE(col),
+ * CAST(col AS DATE), TIMESTAMP_TRUNC/DATE_TRUNC(col, unit), nested). A truncation never exceeds
+ * the column and falls short of it by less than one unit, which is what the bounds use. Anything
+ * else (casts to other types, other functions, time zones, week units) is null: no bound.
+ */
+export interface PartitionForm {
+  unit: string | null;
+}
+const UNIT_ORDER = ['MICROSECOND', 'MILLISECOND', 'SECOND', 'MINUTE', 'HOUR', 'DAY', 'MONTH', 'QUARTER', 'YEAR'];
+const coarser = (a: string | null, b: string): string => (a === null || UNIT_ORDER.indexOf(b) > UNIT_ORDER.indexOf(a) ? b : a);
+
+export function partitionForm(n: Node, isColumn: (n: Node) => boolean): PartitionForm | null {
+  if (n.type === 'paren_expr') return partitionForm(n.expr as Node, isColumn);
+  if (n.type === 'identifier' || n.type === 'member_expr') return isColumn(n) ? { unit: null } : null;
+  if (n.type === 'cast_expr') {
+    if (keywordName(n.castKw) !== 'CAST') return null;
+    const arg = (n.args as Node).expr as Node;
+    if (arg.format || (arg.dataType as Node).type !== 'data_type_name') return null;
+    const type = keywordName((arg.dataType as Node).name);
+    const inner = partitionForm(arg.expr as Node, isColumn);
+    if (!inner) return null;
+    if (type === 'TIMESTAMP') return inner;
+    if (type === 'DATE') return { unit: coarser(inner.unit, 'DAY') };
+    return null;
+  }
+  if (n.type !== 'func_call' || n.over || n.filter) return null;
+  const name = functionName(n);
+  const args = callArgs(n);
+  if (name === 'TIMESTAMP' && args.length === 1) return partitionForm(args[0]!, isColumn);
+  if (name === 'DATE' && args.length === 1) {
+    const inner = partitionForm(args[0]!, isColumn);
+    return inner && { unit: coarser(inner.unit, 'DAY') };
+  }
+  if ((name === 'TIMESTAMP_TRUNC' || name === 'DATE_TRUNC') && args.length === 2) {
+    const unitNode = args[1]!;
+    const unit = unitNode.type === 'identifier' && !String(unitNode.text).startsWith('`') ? String(unitNode.name).toUpperCase() : '';
+    if (!UNIT_ORDER.includes(unit)) return null;
+    const inner = partitionForm(args[0]!, isColumn);
+    return inner && { unit: coarser(inner.unit, unit) };
+  }
+  return null;
 }
 
 function findParam(n: Node): string | null {
@@ -568,8 +665,9 @@ function memberParts(node: Node): string[] | null {
   return null;
 }
 
+/** The AND-ed terms of a condition, parentheses removed (`(a)` is `a`). */
 function splitAnd(node: Node): Node[] {
-  if (node.type === 'paren_expr' && isNode(node.expr) && (node.expr as Node).type === 'binary_expr' && keywordName((node.expr as Node).operator) === 'AND') return splitAnd(node.expr as Node);
+  if (node.type === 'paren_expr' && isNode(node.expr)) return splitAnd(node.expr as Node);
   if (node.type === 'binary_expr' && keywordName(node.operator) === 'AND') return [...splitAnd(node.left as Node), ...splitAnd(node.right as Node)];
   return [node];
 }

@@ -3,16 +3,17 @@ import type { TableName } from '../warehouse/contract.js';
 import type { ParamValue, QueryActor, QueryOrigin, TableScan } from '../warehouse/port.js';
 import { analyse, type Analysis } from './analyse.js';
 import { normaliseSql } from './normalise.js';
-import { parseBigQuery } from './parse.js';
+import { MAX_DEPTH, parseBigQuery, treeDepth } from './parse.js';
 import { checkQuery, STRUCTURAL_RULES, type Refusal, type WindowPolicy } from './rules.js';
-import { renderFor, type EngineSpelling } from './translate.js';
+import { NotPrintable, renderFor, type EngineSpelling } from './translate.js';
 import { createHash } from 'node:crypto';
 
 /**
  * The pure half of the guard: text → parse (BigQuery dialect) → analysis → the rules it breaks,
  * plus what the I/O half needs: the tables and columns read, the scans to price, the normalised
  * text and hash, and a renderer for the engine. Anything the parser cannot read is refused as
- * `unparseable` (no best-effort fallback).
+ * `unparseable` (no best-effort fallback); anything the printer cannot print from the tree for
+ * both engines (translate.ts) as `syntax-not-allowed`, so what runs is always printed, never copied.
  */
 export interface CompileInput {
   sql: string;
@@ -50,8 +51,13 @@ export function compileQuery(input: CompileInput): CompiledQuery {
     const where = /line (\d+), column (\d+)/i.exec(error instanceof Error ? error.message : '');
     throw new UnparseableSql(where ? `The SQL could not be parsed as BigQuery (line ${where[1]}, column ${where[2]}).` : 'The SQL could not be parsed as BigQuery.');
   }
+  if (treeDepth(program) > MAX_DEPTH) throw new UnparseableSql(`The SQL nests deeper than the guard reads (${MAX_DEPTH} levels).`);
   const analysis = analyse(program, { params: input.params, now: input.now });
-  const refusals = checkQuery(analysis, input);
+  let refusals = checkQuery(analysis, input);
+  if (!refusals.some((r) => STRUCTURAL_RULES.has(r.rule))) {
+    const unprintable = printability(program, analysis, input.now);
+    if (unprintable) refusals = [{ rule: 'syntax-not-allowed', detail: `Not in the accepted SQL subset: ${unprintable}.` }];
+  }
   const structural = refusals.length === 1 && STRUCTURAL_RULES.has(refusals[0]!.rule);
   const unbound = refusals.some((r) => r.rule === 'unbound-parameter');
   const normalisedSql = normaliseSql(input.sql, program);
@@ -64,7 +70,6 @@ export function compileQuery(input: CompileInput): CompiledQuery {
     return { table, columns: [...(analysis.columns.get(table) ?? [])].sort(), from: from === null ? null : new Date(from), to: to === null ? null : new Date(to) };
   });
   const params = Object.fromEntries(analysis.params.filter((p) => p in input.params).map((p) => [p, input.params[p] as ParamValue]));
-  let rendered = false;
   return {
     analysis,
     refusals,
@@ -76,9 +81,19 @@ export function compileQuery(input: CompileInput): CompiledQuery {
     scans,
     params,
     render(spelling, limit) {
-      if (rendered) throw new Error('a compiled query renders once (rendering edits its tree)');
-      rendered = true;
       return renderFor(program, analysis, spelling, limit);
     },
   };
+}
+
+/** What keeps the query from being printed for either engine, or null when both can run it. */
+function printability(program: Program, analysis: Analysis, now: Date): string | null {
+  try {
+    renderFor(program, analysis, { kind: 'duckdb', now }, 1);
+    renderFor(program, analysis, { kind: 'bigquery', table: (t) => t }, 1);
+    return null;
+  } catch (error) {
+    if (error instanceof NotPrintable) return error.message;
+    throw error;
+  }
 }

@@ -128,7 +128,8 @@ export function createGuardedWarehouse(deps: GuardDeps): GuardedWarehouse {
         recordGuardRefusal(log, 'unparseable');
         throw new GuardRefusalError('unparseable', error.message, { violations: ['unparseable'], budget_bytes: budget });
       }
-      const sql = compiled.render(engine.kind === 'bigquery' ? { kind: 'bigquery', table: (t) => engine.tableName(t) } : { kind: 'duckdb', now }, maxRows + 1);
+      // Only a query that passed the structural rules has a printable tree (and is priced or run).
+      const sql = compiled.priceable ? compiled.render(engine.kind === 'bigquery' ? { kind: 'bigquery', table: (t) => engine.tableName(t) } : { kind: 'duckdb', now }, maxRows + 1) : '';
       const engineQuery = { label: q.label, sql, params: compiled.params, scans: compiled.scans };
       const base = {
         sql_hash: compiled.sqlHash,
@@ -162,7 +163,8 @@ export function createGuardedWarehouse(deps: GuardDeps): GuardedWarehouse {
 
       const cacheable = !compiled.analysis.nondeterministic && settings.cacheEntries > 0;
       const version = cacheable ? await engine.dataVersion() : null;
-      const key = cacheable ? cacheKey(engine.kind, compiled.normalisedSql, compiled.params, maxRows, version) : null;
+      // Keyed on the printed SQL the engine runs: two texts share a result only if they print the same.
+      const key = cacheable ? cacheKey(engine.kind, sql, compiled.params, maxRows, version) : null;
       const hit = key ? cache.get(key, now.getTime()) : undefined;
       if (hit) {
         cacheHits++;

@@ -1,17 +1,8 @@
-import { createRequire } from 'node:module';
-import type * as SqlParserPackage from 'sql-parser-cst';
 import type { ParserOptions, Program } from 'sql-parser-cst';
+import { lazyPackage } from '../platform/lazy-package.js';
 
-const requireHere = createRequire(import.meta.url);
-let parser: typeof SqlParserPackage | undefined;
-/**
- * sql-parser-cst (~100 ms and ~20 MiB at start-up) is loaded by the first query, not by every
- * function that links the guard without parsing SQL (intake, webhooks, reconciler). Synchronously:
- * parsing is; the package is CommonJS, so `require` gives the module an `import` would.
- */
-const sqlParser = () => (parser ??= requireHere('sql-parser-cst') as typeof SqlParserPackage);
-/** Never called: how the bundler sees the dependency behind the `require` (scripts/build-functions.mjs reads esbuild's metafile). */
-export const declareSqlParserDependency = () => import('sql-parser-cst');
+// Loaded by the first query parsed: functions that never run SQL never pay for the parser.
+const parser = lazyPackage<typeof import('sql-parser-cst')>('sql-parser-cst');
 
 /**
  * The one SQL parser of the platform: sql-parser-cst with its BigQuery dialect. The tree keeps
@@ -30,11 +21,30 @@ const OPTIONS: ParserOptions = {
 };
 
 export function parseBigQuery(sql: string): Program {
-  return sqlParser().parse(sql, OPTIONS);
+  return parser().parse(sql, OPTIONS);
+}
+
+/**
+ * How deeply the tree nests, found without recursion. The walks over the tree (analysis, printer,
+ * normalisation) recurse, so a query nesting deeper than MAX_DEPTH is refused before them
+ * (a chain of 3,000 ANDs would otherwise exhaust the stack: a 500, not a refusal).
+ */
+export const MAX_DEPTH = 500;
+
+export function treeDepth(root: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (depth > deepest) deepest = depth;
+    if (Array.isArray(node)) for (const v of node) stack.push([v, depth]);
+    else if (isNode(node)) for (const [k, v] of Object.entries(node)) if (k !== 'range' && typeof v === 'object' && v !== null) stack.push([v, depth + 1]);
+  }
+  return deepest;
 }
 
 export function print(node: unknown): string {
-  return sqlParser().show(node as never);
+  return parser().show(node as never);
 }
 
 export function isNode(v: unknown): v is Node {

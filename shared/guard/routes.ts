@@ -57,6 +57,8 @@ export function adhocQueryRoutes(deps: AdhocDeps): Route[] {
       method: 'POST',
       path: '/v1/investigations/{id}/queries',
       action: 'investigations.query_adhoc',
+      // Runs warehouse SQL: its own, smaller budget (shared/limits/route-limits.ts).
+      rateLimit: 'query',
       auth: 'required',
       summary: 'Run a lead\'s ad-hoc SQL through the warehouse guard and append it as a step',
       description: 'BigQuery SQL over the contract tables, parameterised. Refusals are 422 `warehouse-guard-refused` with the rule and violations.',

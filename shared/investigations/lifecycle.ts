@@ -90,6 +90,15 @@ export function recordStep(doc: InvestigationDoc, worker: string, step: StepReco
   return { doc: next, events: [event(EventTypes.investigationStepCompleted, next, now, { step: step.name, index: step.index, rows: step.rows })] };
 }
 
+/**
+ * The worker's heartbeat while a step runs: pushes its lease out. Not a visible change (no event,
+ * `updated_at` kept, so a reader's ETag stays valid); throws once the lease is someone else's.
+ */
+export function renew(doc: InvestigationDoc, worker: string, leaseMs: number, now: Date): Mutation {
+  if (!holdsLease(doc, worker)) throw new LeaseLostError(`lease on ${doc.id} lost`);
+  return { doc: { ...doc, lease: { ...doc.lease!, expires_at: new Date(now.getTime() + leaseMs).toISOString() } }, events: [] };
+}
+
 export function complete(doc: InvestigationDoc, worker: string, result: AgentResult, now: Date): Mutation {
   if (!holdsLease(doc, worker)) throw new LeaseLostError(`lease on ${doc.id} lost`);
   const next = moved(doc, 'complete', worker, now, {

@@ -135,7 +135,15 @@ export const InvestigationDocSchema = z.object({
   attempts: z.number().int(),
   lease: z.object({ owner: z.string(), event_id: z.string(), expires_at: z.string() }).nullable(),
   comments_count: z.number().int(),
+  /** `findings.length`, set by the store on every write so a list need not read the findings; absent on older documents. */
+  findings_count: z.number().int().optional(),
   history: z.array(HistoryEntrySchema),
+  /** Markers of erasure and anonymisation (shared/compliance): kept by every later write, so erased data stays marked erased. */
+  erased_at: z.string().optional(),
+  erasure_id: z.string().optional(),
+  anonymised_at: z.string().optional(),
+  anonymised_by: z.string().optional(),
+  mentions_erased_at: z.string().optional(),
 });
 export type InvestigationDoc = z.infer<typeof InvestigationDocSchema>;
 
@@ -143,8 +151,8 @@ export type InvestigationDoc = z.infer<typeof InvestigationDocSchema>;
  * Every field the agent's result fills (complete() sets them; anonymisation and erasure empty
  * them). One list, so a new result field cannot be forgotten by the paths that must remove it.
  */
-export function emptyResult(): Pick<InvestigationDoc, 'steps' | 'findings' | 'risk' | 'recommended_action' | 'summary' | 'resolved_accounts' | 'usage_timeline' | 'linked_accounts' | 'plan' | 'answers'> {
-  return { steps: [], findings: [], risk: null, recommended_action: null, summary: null, resolved_accounts: [], usage_timeline: null, linked_accounts: null, plan: null, answers: null };
+export function emptyResult(): Pick<InvestigationDoc, 'steps' | 'findings' | 'findings_count' | 'risk' | 'recommended_action' | 'summary' | 'resolved_accounts' | 'usage_timeline' | 'linked_accounts' | 'plan' | 'answers'> {
+  return { steps: [], findings: [], findings_count: 0, risk: null, recommended_action: null, summary: null, resolved_accounts: [], usage_timeline: null, linked_accounts: null, plan: null, answers: null };
 }
 
 export const CommentDocSchema = z.object({ id: z.string(), author: z.string(), body: z.string(), created_at: z.string() });

@@ -15,7 +15,7 @@ export function canReadPii(caller: Caller): boolean {
  * A stored (sealed) subject shows its masked display form; a revealed one (the store decrypted it
  * for a reader of personal data) its value; an erased one "[erased]".
  */
-function subjectView(doc: InvestigationDoc, pii: boolean): { type: InvestigationDoc['subject']['type']; value: string; masked: boolean; erased?: true } {
+function subjectView(doc: Pick<InvestigationDoc, 'subject'>, pii: boolean): { type: InvestigationDoc['subject']['type']; value: string; masked: boolean; erased?: true } {
   const s = doc.subject;
   if (isSealedSubject(s)) return { type: s.type, value: s.display, masked: true };
   if (s.erased) return { type: s.type, value: ERASED, masked: false, erased: true };
@@ -55,7 +55,14 @@ export function presentInvestigation(doc: InvestigationDoc, caller: Caller) {
   };
 }
 
-export function presentSummary(doc: InvestigationDoc, caller: Caller) {
+export function presentSummary(
+  doc: Pick<InvestigationDoc, 'id' | 'status' | 'subject' | 'sensitivity' | 'created_by' | 'created_at' | 'updated_at' | 'assignee'> & {
+    risk: { score: number } | null;
+    recommended_action: Pick<NonNullable<InvestigationDoc['recommended_action']>, 'action'> | null;
+    findings_count: number;
+  },
+  caller: Caller,
+) {
   const pii = canReadPii(caller);
   return {
     id: doc.id,
@@ -68,7 +75,7 @@ export function presentSummary(doc: InvestigationDoc, caller: Caller) {
     assignee: doc.assignee,
     risk_score: doc.risk?.score ?? null,
     recommended_action: doc.recommended_action?.action ?? null,
-    findings_count: doc.findings.length,
+    findings_count: doc.findings_count,
   };
 }
 

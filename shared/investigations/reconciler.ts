@@ -1,5 +1,7 @@
+import type { Firestore } from '@google-cloud/firestore';
 import { EventTypes, makeEvent, type PlatformEvent } from '../events/model.js';
 import type { Clock } from '../platform/clock.js';
+import { exclusively } from '../platform/job-lease.js';
 import type { Logger } from '../platform/logger.js';
 import * as life from './lifecycle.js';
 import type { InvestigationService } from './service.js';
@@ -7,6 +9,8 @@ import type { InvestigationStore } from './store.js';
 import { recordRequeued } from '../platform/metrics.js';
 
 export interface ReconcilerDeps {
+  /** Where the reconciler's job lease lives: one reconcile at a time across instances. */
+  db: Firestore;
   store: InvestigationStore;
   service: InvestigationService;
   publisher: { publish(event: PlatformEvent): Promise<void> };
@@ -27,27 +31,30 @@ export interface ReconcileReport {
  * The scheduled safety net: nothing stays `running` forever (an expired lease means its worker
  * died: re-enqueue, or fail after too many attempts) and no committed event stays unpublished.
  */
-export async function reconcile(deps: ReconcilerDeps): Promise<ReconcileReport> {
+export async function reconcile(deps: ReconcilerDeps): Promise<ReconcileReport & { skipped?: true }> {
+  // Overlapping ticks would re-publish the same outbox entries twice; the second one skips.
+  const run = await exclusively(deps.db, 'reconcile', { clock: deps.clock, logger: deps.logger, leaseMs: 5 * 60_000 }, () => reconcileNow(deps));
+  return run.ran ? run.value : { requeued: [], failed: [], nudged: [], republished: 0, skipped: true };
+}
+
+async function reconcileNow(deps: ReconcilerDeps): Promise<ReconcileReport> {
   const now = deps.clock.now();
   const report: ReconcileReport = { requeued: [], failed: [], nudged: [], republished: 0 };
   const expired = await deps.store.findByStatus('running', 'lease_expires', now.toISOString(), 100);
   for (const stale of expired) {
-    let events: PlatformEvent[] = [];
-    let action: 'requeue' | 'fail' | null = null;
-    await deps.store.mutate(stale.id, (doc) => {
+    // What is reported and published comes from the attempt that committed: a contended
+    // transaction runs this callback again, and an earlier attempt's plan never happened.
+    const { doc, events, changed } = await deps.store.commit(stale.id, (current) => {
       // Re-check inside the transaction: the worker may have renewed or finished meanwhile.
-      if (doc.status !== 'running' || (doc.lease && doc.lease.expires_at >= now.toISOString())) return null;
-      const r =
-        doc.attempts >= deps.maxAttempts
-          ? life.fail(doc, 'system:reconciler', `The worker stopped responding ${doc.attempts} times; giving up.`, now)
-          : life.requeue(doc, now);
-      action = doc.attempts >= deps.maxAttempts ? 'fail' : 'requeue';
-      events = r.events;
-      return r;
+      if (current.status !== 'running' || (current.lease && current.lease.expires_at >= now.toISOString())) return null;
+      return current.attempts >= deps.maxAttempts
+        ? life.fail(current, 'system:reconciler', `The worker stopped responding ${current.attempts} times; giving up.`, now)
+        : life.requeue(current, now);
     });
-    if (action === 'requeue') report.requeued.push(stale.id);
-    if (action === 'fail') report.failed.push(stale.id);
-    if (action) recordRequeued(deps.logger, action === 'fail' ? 'max_attempts' : 'lease_expired');
+    if (!changed) continue;
+    const action = doc.status === 'failed' ? 'fail' : 'requeue';
+    report[action === 'fail' ? 'failed' : 'requeued'].push(stale.id);
+    recordRequeued(deps.logger, action === 'fail' ? 'max_attempts' : 'lease_expired');
     await deps.service.dispatch(events);
   }
 

@@ -19,7 +19,7 @@ function versionFor(service: InvestigationService, permission: string) {
 }
 
 function call(ctx: RequestContext): CallContext {
-  return { caller: ctx.who, requestId: ctx.requestId, trace: ctx.trace, sourceIp: ctx.sourceIp };
+  return { caller: ctx.who, requestId: ctx.requestId, trace: ctx.trace, sourceIp: ctx.sourceIp, precondition: ctx.precondition };
 }
 
 function investigationId(ctx: RequestContext): string {
@@ -61,6 +61,7 @@ export function investigationRoutes(service: InvestigationService): Route[] {
       method: 'GET',
       path: '/v1/investigations',
       action: 'investigations.list',
+      rateLimit: 'expensive-read',
       auth: 'required',
       summary: 'List investigations (newest first)',
       description: 'Restricted investigations the caller may not see are left out.',
@@ -177,6 +178,7 @@ export function investigationRoutes(service: InvestigationService): Route[] {
       method: 'GET',
       path: '/v1/investigations/{id}/comments',
       action: 'investigations.comments.list',
+      rateLimit: 'expensive-read',
       auth: 'required',
       summary: 'List comments (oldest first)',
       tags: TAGS,

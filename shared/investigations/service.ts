@@ -7,12 +7,13 @@ import type { RateLimiter } from '../limits/rate-limiter.js';
 import type { Clock } from '../platform/clock.js';
 import { ForbiddenError, NotFoundError, ValidationError } from '../platform/errors.js';
 import type { Caller } from '../platform/http.js';
+import type { Precondition } from '../platform/precondition.js';
 import { newId } from '../platform/ids.js';
 import type { Logger } from '../platform/logger.js';
 import * as life from './lifecycle.js';
 import type { CreateInvestigation, Decision, InvestigationDoc, ListQuery } from './model.js';
 import { canReadPii, presentInvestigation, presentSummary } from './present.js';
-import type { InvestigationStore, Mutation, StoredResponse } from './store.js';
+import type { CountedInvestigation, InvestigationStore, Mutation, StoredResponse } from './store.js';
 
 export interface InvestigationServiceDeps {
   store: InvestigationStore;
@@ -31,6 +32,8 @@ export interface CallContext {
   requestId: string;
   trace: string | null;
   sourceIp: string | null;
+  /** The request's If-Match, checked by the write inside its transaction. */
+  precondition?: Precondition | null;
 }
 
 /**
@@ -88,7 +91,7 @@ export class InvestigationService {
     return this.deps.store.reveal(doc, { subject: canReadPii(caller), question: true });
   }
 
-  canSee(doc: InvestigationDoc, caller: Caller): boolean {
+  canSee(doc: Pick<InvestigationDoc, 'created_by' | 'assignee' | 'team' | 'sensitivity'>, caller: Caller): boolean {
     return canSeeInvestigation(
       { principal: caller.email, roles: caller.roles as never, team: caller.team },
       { created_by: doc.created_by, assignee: doc.assignee, team: doc.team, sensitivity: doc.sensitivity },
@@ -103,7 +106,7 @@ export class InvestigationService {
   }
 
   async list(q: ListQuery, call: CallContext) {
-    const items: InvestigationDoc[] = [];
+    const items: CountedInvestigation[] = [];
     let cursor = q.page_token;
     let scannedAll = false;
     // Restricted investigations the caller may not see are skipped, so keep reading (bounded)
@@ -119,7 +122,7 @@ export class InvestigationService {
       }
       scannedAll = batch.length < q.page_size && consumed === batch.length;
     }
-    const shown = canReadPii(call.caller) ? await Promise.all(items.map((d) => this.deps.store.reveal(d, { subject: true, question: false }))) : items;
+    const shown = canReadPii(call.caller) ? await this.deps.store.revealSubjects(items) : items;
     const views = shown.map((d) => presentSummary(d, call.caller));
     if (views.some((v) => !v.subject.masked)) {
       await this.deps.audit.write({
@@ -150,13 +153,15 @@ export class InvestigationService {
   }
 
   private async change(id: string, call: CallContext, fn: (doc: InvestigationDoc) => Mutation) {
-    let events: PlatformEvent[] = [];
-    const doc = await this.deps.store.mutate(id, (current) => {
-      if (!this.canSee(current, call.caller)) throw new NotFoundError('Investigation');
-      const result = fn(current);
-      events = result.events;
-      return result;
-    });
+    // Events come from the committed attempt's result: a retried attempt's plan never happened.
+    const { doc, events } = await this.deps.store.commit(
+      id,
+      (current) => {
+        if (!this.canSee(current, call.caller)) throw new NotFoundError('Investigation');
+        return fn(current);
+      },
+      call.precondition,
+    );
     await this.dispatch(events);
     const view = presentInvestigation(await this.revealFor(doc, call.caller), call.caller);
     if (!view.subject.masked) await this.auditPiiRead(doc, call, 'investigation.subject');
@@ -191,12 +196,9 @@ export class InvestigationService {
   async comment(id: string, body: string, call: CallContext) {
     const now = this.deps.clock.now();
     const comment = { id: newId('cmt', now.getTime()), author: call.caller.email, body, created_at: now.toISOString() };
-    let events: PlatformEvent[] = [];
-    await this.deps.store.addComment(id, comment, (doc) => {
+    const events = await this.deps.store.addComment(id, comment, (doc) => {
       if (!this.canSee(doc, call.caller)) throw new NotFoundError('Investigation');
-      const result = life.commented(doc, call.caller.email, comment.id, now);
-      events = result.events;
-      return result;
+      return life.commented(doc, call.caller.email, comment.id, now);
     });
     await this.dispatch(events);
     return comment;

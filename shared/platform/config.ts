@@ -40,6 +40,14 @@ const EnvSchema = z.object({
   TSI_SECRETS: z.enum(['local', 'secret-manager']).optional(),
   TSI_AUDIT: z.enum(['local', 'cloud-logging']).optional(),
   TSI_AUDIT_LOG_NAME: z.string().default('tsi-audit'),
+  /** Production: the bucket of the erasure ledger and the backups' key escrow (docs/decisions/0035). */
+  TSI_VAULT_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, 'must be a Cloud Storage bucket name').optional(),
+  /** Signed audit-chain checkpoints (shared/audit/anchor.ts): every N records, every T seconds (0: off), on shutdown. */
+  TSI_AUDIT_CHECKPOINT_EVERY: int(1000, 1, 1_000_000),
+  TSI_AUDIT_CHECKPOINT_SECONDS: int(300, 0, 86_400),
+  /** Cloud Storage bucket (locked retention) for checkpoints; unset locally: `<dataDir>/audit-checkpoints/`. */
+  TSI_AUDIT_CHECKPOINT_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]$/).optional(),
+  TSI_AUDIT_CHECKPOINT_PREFIX: z.string().regex(/^[\w.-]+(?:\/[\w.-]+)*$/).default('audit-checkpoints'),
   TSI_IDENTITY: z.enum(['local', 'google']).optional(),
   /** Audience the API expects in ID tokens (its own URL in production). */
   TSI_AUDIENCE: z.string().optional(),
@@ -54,7 +62,12 @@ const EnvSchema = z.object({
 
   TSI_MAX_BODY_BYTES: int(64 * 1024, 1024, 10 * 1024 * 1024),
   TSI_RATE_CREATE_PER_MINUTE: int(30, 1, 10_000),
-  TSI_LEASE_SECONDS: int(120, 5, 3600),
+  /** Per-principal route limits (shared/limits/route-limits.ts; docs/operations.md "Rate limits"). */
+  TSI_RATE_WRITE_PER_MINUTE: int(60, 1, 100_000),
+  TSI_RATE_EXPENSIVE_READ_PER_MINUTE: int(120, 1, 100_000),
+  TSI_RATE_QUERY_PER_MINUTE: int(20, 1, 100_000),
+  /** Worker lease; renewed every third of it while a run goes on, and longer than one step (query timeout 120 s, LLM 10 s) with margin. */
+  TSI_LEASE_SECONDS: int(300, 5, 3600),
   TSI_MAX_ATTEMPTS: int(3, 1, 20),
   TSI_RECONCILE_SECONDS: int(30, 1, 3600),
   /** Local stand-in for the retention sweep's Cloud Scheduler job (minutes between sweeps). */
@@ -106,11 +119,14 @@ export interface Config {
   };
   eventsTopic: string;
   auditLogName: string;
+  /** Erasure ledger + key escrow bucket (production); locally `<dataDir>/vault`. */
+  vaultBucket?: string;
+  auditCheckpoints: { every: number; intervalSeconds: number; bucket?: string; prefix: string };
   audience: string;
   iapAudience?: string;
   /** Signing keys of ID tokens in `google` identity mode; undefined = Google's (see TSI_GOOGLE_CERTS_URL). */
   googleCertsUrl?: string;
-  limits: { maxBodyBytes: number; createPerMinute: number };
+  limits: { maxBodyBytes: number; createPerMinute: number; writePerMinute: number; expensiveReadPerMinute: number; queryPerMinute: number };
   worker: { leaseSeconds: number; maxAttempts: number; reconcileSeconds: number };
   retention: { intervalMinutes: number };
   quality: { intervalMinutes: number };
@@ -162,7 +178,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     }
     // The Google client libraries silently switch to an emulator when these are set; in production
     // that would send real data to whatever listens there.
-    const emulatorVars = ['FIRESTORE_EMULATOR_HOST', 'PUBSUB_EMULATOR_HOST', 'BIGQUERY_EMULATOR_HOST'].filter((k) => source[k]);
+    const emulatorVars = ['FIRESTORE_EMULATOR_HOST', 'PUBSUB_EMULATOR_HOST', 'BIGQUERY_EMULATOR_HOST', 'STORAGE_EMULATOR_HOST'].filter((k) => source[k]);
     if (emulatorVars.length) {
       throw new ConfigError(`Refusing to start: TSI_MODE=production with emulator variable(s) ${emulatorVars.join(', ')} set. Unset them.`);
     }
@@ -204,10 +220,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     eventsTopic: env.TSI_EVENTS_TOPIC,
     auditLogName: env.TSI_AUDIT_LOG_NAME,
+    ...(env.TSI_VAULT_BUCKET ? { vaultBucket: env.TSI_VAULT_BUCKET } : {}),
+    auditCheckpoints: { every: env.TSI_AUDIT_CHECKPOINT_EVERY, intervalSeconds: env.TSI_AUDIT_CHECKPOINT_SECONDS, bucket: env.TSI_AUDIT_CHECKPOINT_BUCKET, prefix: env.TSI_AUDIT_CHECKPOINT_PREFIX },
     audience: env.TSI_AUDIENCE ?? 'tsi-local',
     iapAudience: env.TSI_IAP_AUDIENCE,
     ...(env.TSI_GOOGLE_CERTS_URL ? { googleCertsUrl: env.TSI_GOOGLE_CERTS_URL } : {}),
-    limits: { maxBodyBytes: env.TSI_MAX_BODY_BYTES, createPerMinute: env.TSI_RATE_CREATE_PER_MINUTE },
+    limits: {
+      maxBodyBytes: env.TSI_MAX_BODY_BYTES,
+      createPerMinute: env.TSI_RATE_CREATE_PER_MINUTE,
+      writePerMinute: env.TSI_RATE_WRITE_PER_MINUTE,
+      expensiveReadPerMinute: env.TSI_RATE_EXPENSIVE_READ_PER_MINUTE,
+      queryPerMinute: env.TSI_RATE_QUERY_PER_MINUTE,
+    },
     worker: { leaseSeconds: env.TSI_LEASE_SECONDS, maxAttempts: env.TSI_MAX_ATTEMPTS, reconcileSeconds: env.TSI_RECONCILE_SECONDS },
     retention: { intervalMinutes: env.TSI_RETENTION_INTERVAL_MINUTES },
     quality: { intervalMinutes: env.TSI_QUALITY_INTERVAL_MINUTES },

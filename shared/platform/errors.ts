@@ -108,6 +108,15 @@ export class IdempotencyConflictError extends AppError {
   }
 }
 
+/** Another request with this Idempotency-Key is still running: retry after it (the retry replays its answer). */
+export class IdempotencyInProgressError extends AppError {
+  constructor(retryAfterSeconds: number) {
+    super('idempotency-key-in-progress', 409, 'Request with this key in progress', 'A request with this Idempotency-Key is still being processed. Retry after it finishes to get its response.', { retry_after_seconds: retryAfterSeconds }, {
+      'Retry-After': String(retryAfterSeconds),
+    });
+  }
+}
+
 export class PreconditionFailedError extends AppError {
   constructor(currentEtag: string | null) {
     super('precondition-failed', 412, 'Precondition failed', 'The resource changed since you read it (If-Match does not match its current ETag). Read it again and retry.', currentEtag ? { current_etag: currentEtag } : {});
@@ -133,6 +142,26 @@ export class UnavailableError extends AppError {
   constructor(detail: string, retryAfterSeconds = 5) {
     super('unavailable', 503, 'Service unavailable', detail, {}, { 'Retry-After': String(retryAfterSeconds) });
   }
+}
+
+/** The data store refused for load (contention, quota), not because of the request: retry shortly. */
+export class StoreBusyError extends AppError {
+  constructor(retryAfterSeconds = 1) {
+    super('store-busy', 503, 'Service busy', 'The data store is busy with concurrent changes; retry shortly.', { retry_after_seconds: retryAfterSeconds }, { 'Retry-After': String(retryAfterSeconds) });
+  }
+}
+
+/** gRPC status codes of a Firestore call that failed for load: RESOURCE_EXHAUSTED (8), ABORTED (10, "Too much contention"). */
+const TRANSIENT_STORE_CODES = new Set([8, 10]);
+
+export function isTransientStoreError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' && TRANSIENT_STORE_CODES.has(code) && !(error instanceof AppError);
+}
+
+/** A failure worth retrying later as is: store contention, or any 503 the platform raised (warehouse busy or unavailable). */
+export function isTransient(error: unknown): boolean {
+  return isTransientStoreError(error) || error instanceof StoreBusyError || (error instanceof AppError && error.status === 503);
 }
 
 /** Thrown at start-up; never reaches a caller. */

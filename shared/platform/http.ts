@@ -1,11 +1,12 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Request, Response } from '@google-cloud/functions-framework';
 import type { z } from 'zod';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   AppError,
   ForbiddenError,
   IdempotencyConflictError,
+  IdempotencyInProgressError,
   InvalidPathError,
   PreconditionFailedError,
   ValidationError,
@@ -20,8 +21,12 @@ import {
 import type { Logger } from './logger.js';
 import { fromZod, toProblem } from './problem.js';
 import type { Clock } from './clock.js';
-import { IDEMPOTENCY_KEY_PATTERN, bodyFingerprint, idempotencyScope, type IdempotencyStore } from './idempotency.js';
+import { IDEMPOTENCY_CLAIM_STALE_MS, IDEMPOTENCY_KEY_PATTERN, bodyFingerprint, idempotencyScope, type IdempotencyStore, type StoredIdempotentResponse } from './idempotency.js';
 import { preflight } from './framework-errors.js';
+import { Precondition, etagOf, ifMatchSatisfied, type ResourceVersion } from './precondition.js';
+import type { RateLimitClass } from '../limits/route-limits.js';
+
+export { etagOf, Precondition, type ResourceVersion } from './precondition.js';
 
 /**
  * The one HTTP kit: routing, request context, body reading with limits, authentication hook,
@@ -60,6 +65,8 @@ export interface HttpDeps {
   audit(record: RequestAudit): Promise<void>;
   /** Where POST responses are kept for `Idempotency-Key` replays; without one keys are only validated. */
   idempotency?: IdempotencyStore;
+  /** Per-principal rate limit of the route (shared/limits/route-limits.ts), once the caller is known; throws 429. */
+  rateLimit?(route: Route, ctx: RequestContext): Promise<void>;
   /** Sees every response the kit sends (contract tests record them); never changes it. */
   onResponse?(route: Route | undefined, status: number, result: HttpResult): void;
 }
@@ -78,6 +85,11 @@ export class RequestContext {
   /** Set by handlers so the audit record names what was touched and why it was refused. */
   resource: string | null = null;
   auditReason: string | null = null;
+  /**
+   * The request's `If-Match` on a route that declares `version`: the handler passes it to the
+   * store's write, which checks it inside its transaction (shared/platform/precondition.ts).
+   */
+  precondition: Precondition | null = null;
 
   constructor(
     readonly req: Request,
@@ -138,8 +150,15 @@ export class RequestContext {
     if (raw.length > 0) {
       const type = String(this.req.headers['content-type'] ?? '');
       if (!/^application\/(.+\+)?json\b/i.test(type)) throw new UnsupportedMediaTypeError();
+      let text: string;
       try {
-        value = JSON.parse(raw.toString('utf8'));
+        // Strict: invalid UTF-8 is refused, not silently turned into U+FFFD and stored.
+        text = STRICT_UTF8.decode(raw);
+      } catch {
+        throw new MalformedRequestError('The body is not valid UTF-8.');
+      }
+      try {
+        value = JSON.parse(text);
       } catch {
         throw new MalformedRequestError('The body is not valid JSON.');
       }
@@ -168,6 +187,8 @@ function sameAsDeclared(route: Route | undefined, part: 'body' | 'query', schema
     throw new Error(`route ${route.method} ${route.path} validates its ${part} with a schema it does not declare`);
   }
 }
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 function rawBody(req: Request): Buffer {
   if (Buffer.isBuffer(req.rawBody)) return req.rawBody;
@@ -221,6 +242,12 @@ export interface Route {
   /** Left out of the OpenAPI document (the document and docs routes themselves are listed; this is for internal ones). */
   internal?: boolean;
   /**
+   * Per-principal rate limit class (shared/limits/route-limits.ts; the limits are in config, the
+   * table in docs/operations.md). Writes are `write` unless they declare a stricter class; reads
+   * are unlimited unless they declare one (lists, searches, reports: `expensive-read`).
+   */
+  rateLimit?: RateLimitClass;
+  /**
    * POST only: `kit` (default) stores and replays responses per Idempotency-Key; `handler` when the
    * use case does it itself inside its own transaction (investigation create).
    */
@@ -233,27 +260,12 @@ export interface Route {
   version?(ctx: RequestContext): Promise<ResourceVersion | null>;
 }
 
-/** What an ETag is derived from: the resource's identity and its last change. */
-export interface ResourceVersion {
-  id: string;
-  updated_at: string;
-}
-
-export function etagOf(v: ResourceVersion): string {
-  return `"${createHash('sha256').update(`${v.id}\n${v.updated_at}`).digest('base64url').slice(0, 27)}"`;
-}
-
 /** A JSON body carrying its own version (`updated_at` and an id-like field) gets an ETag. */
 function versionOfBody(body: unknown): ResourceVersion | null {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return null;
   const b = body as Record<string, unknown>;
   const id = b.id ?? b.email ?? b.name;
   return typeof id === 'string' && typeof b.updated_at === 'string' ? { id, updated_at: b.updated_at } : null;
-}
-
-function ifMatchSatisfied(header: string, current: string): boolean {
-  const strip = (t: string) => t.trim().replace(/^W\//, '');
-  return header.split(',').some((t) => t.trim() === '*' || strip(t) === strip(current));
 }
 
 /** `Deprecation`, `Sunset` and `Link` headers of a deprecated route. */
@@ -388,6 +400,7 @@ function handleRequest(compiled: CompiledRoute[], deps: HttpDeps) {
       const early = preflight(req.headers, deps.maxBodyBytes);
       if (early) throw early;
       if (route.auth === 'required') ctx.caller = await deps.identify(req.headers);
+      if (ctx.caller && deps.rateLimit) await deps.rateLimit(route, ctx);
       result = await runRoute(route, ctx, deps, method, path);
     } catch (error) {
       const { problem, headers, known } = toProblem(error, requestId);
@@ -439,12 +452,14 @@ function handleRequest(compiled: CompiledRoute[], deps: HttpDeps) {
   };
 }
 
-/** The conventions every route gets: If-Match preconditions, Idempotency-Key replays, ETags. */
+/** The conventions every route gets: If-Match preconditions, Idempotency-Key claims and replays, ETags. */
 async function runRoute(route: Route, ctx: RequestContext, deps: HttpDeps, method: string, path: string): Promise<HttpResult> {
   const ifMatch = ctx.header('if-match');
   if (ifMatch !== undefined && route.version) {
+    // Early answer for a stale ETag; the write re-checks in its own transaction (ctx.precondition).
     const current = await route.version(ctx);
     if (current && !ifMatchSatisfied(ifMatch, etagOf(current))) throw new PreconditionFailedError(etagOf(current));
+    ctx.precondition = new Precondition(ifMatch);
   }
 
   const key = method === 'POST' ? ctx.header('idempotency-key') : undefined;
@@ -452,31 +467,37 @@ async function runRoute(route: Route, ctx: RequestContext, deps: HttpDeps, metho
     throw new ValidationError('Idempotency-Key must be 1-255 visible ASCII characters.', [{ path: 'header.Idempotency-Key', message: 'invalid' }]);
   }
   const store = key !== undefined && route.idempotency !== 'handler' ? deps.idempotency : undefined;
-  let scope: string | null = null;
-  let fingerprint = '';
+  let claim: { scope: string; token: string; fingerprint: string } | null = null;
   if (store && key !== undefined) {
-    scope = idempotencyScope(ctx.caller?.email ?? 'anonymous', method, path, key);
-    fingerprint = bodyFingerprint(rawBody(ctx.req));
-    const stored = await store.get(scope);
-    if (stored) {
-      if (stored.request_hash !== fingerprint) throw new IdempotencyConflictError();
-      return {
-        status: stored.status,
-        ...(stored.body !== null ? { body: JSON.parse(stored.body) } : {}),
-        ...(stored.text !== null ? { text: stored.text } : {}),
-        headers: { ...stored.headers, 'Idempotent-Replayed': 'true' },
-      };
-    }
+    const scope = idempotencyScope(ctx.caller?.email ?? 'anonymous', method, path, key);
+    const fingerprint = bodyFingerprint(rawBody(ctx.req));
+    const investigationId = path.startsWith('/v1/investigations/') ? ctx.params.id ?? null : null;
+    const got = await claimKey(store, scope, { request_hash: fingerprint, created_at: ctx.now().toISOString(), investigation_id: investigationId }, ctx);
+    if ('replay' in got) return got.replay;
+    claim = { scope, token: got.token, fingerprint };
   }
 
-  const result = await route.handle(ctx);
+  let result: HttpResult;
+  try {
+    result = await route.handle(ctx);
+    if (ctx.precondition && !ctx.precondition.checked && result.status < 300) {
+      throw new Error(`route ${route.method} ${route.path} declares version but its write did not check ctx.precondition`);
+    }
+  } catch (error) {
+    if (store && claim) await releaseClaim(store, claim, ctx, route);
+    throw error;
+  }
   const version = result.status < 300 ? versionOfBody(result.body) : null;
   const withTag: HttpResult = version && !result.headers?.ETag ? { ...result, headers: { ...result.headers, ETag: etagOf(version) } } : result;
 
-  if (store && scope && result.status >= 200 && result.status < 300) {
+  if (store && claim) {
+    if (result.status < 200 || result.status >= 300) {
+      await releaseClaim(store, claim, ctx, route);
+      return withTag;
+    }
     try {
-      await store.put(scope, {
-        request_hash: fingerprint,
+      await store.complete(claim.scope, claim.token, {
+        request_hash: claim.fingerprint,
         status: withTag.status,
         body: withTag.body === undefined ? null : JSON.stringify(withTag.body),
         text: withTag.text ?? null,
@@ -485,9 +506,56 @@ async function runRoute(route: Route, ctx: RequestContext, deps: HttpDeps, metho
         investigation_id: path.startsWith('/v1/investigations/') ? ctx.params.id ?? null : null,
       });
     } catch (error) {
-      // The effect happened; failing the request now would invite a retry that repeats it.
+      // The effect happened; failing the request now would invite a retry that repeats it. The
+      // pending claim stays until it is stale, so a retry meanwhile gets 409, not a second effect.
       ctx.log.warn('idempotency record not stored', { route: route.action, error: String(error) });
     }
   }
   return withTag;
+}
+
+/** How long a duplicate waits (ms, one poll after each) for the first request with its key to finish. */
+const IN_PROGRESS_WAITS_MS = [20, 40, 80, 160, 320];
+
+/**
+ * Claims the key for this request, or answers from whoever has it: the stored response of a
+ * finished one (replay), 422 for another body, and for one still running, a short wait for its
+ * answer, then 409 `idempotency-key-in-progress` with Retry-After.
+ */
+async function claimKey(
+  store: IdempotencyStore,
+  scope: string,
+  request: { request_hash: string; created_at: string; investigation_id: string | null },
+  ctx: RequestContext,
+): Promise<{ token: string } | { replay: HttpResult }> {
+  for (let attempt = 0; ; attempt++) {
+    const seen = (attempt > 0 ? await store.peek(scope) : null) ?? (await store.claim(scope, request, ctx.now().getTime(), IDEMPOTENCY_CLAIM_STALE_MS));
+    if (seen.state === 'claimed') return { token: seen.token };
+    if (seen.state === 'done') {
+      if (seen.record.request_hash !== request.request_hash) throw new IdempotencyConflictError();
+      return { replay: replayOf(seen.record) };
+    }
+    if (seen.request_hash !== request.request_hash) throw new IdempotencyConflictError();
+    const wait = IN_PROGRESS_WAITS_MS[attempt];
+    if (wait === undefined) throw new IdempotencyInProgressError(1);
+    await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
+function replayOf(stored: StoredIdempotentResponse): HttpResult {
+  return {
+    status: stored.status,
+    ...(stored.body !== null ? { body: JSON.parse(stored.body) } : {}),
+    ...(stored.text !== null ? { text: stored.text } : {}),
+    headers: { ...stored.headers, 'Idempotent-Replayed': 'true' },
+  };
+}
+
+/** A failed run gives its key back, so the caller's retry (same key) runs instead of waiting out the claim. */
+async function releaseClaim(store: IdempotencyStore, claim: { scope: string; token: string }, ctx: RequestContext, route: Route): Promise<void> {
+  try {
+    await store.release(claim.scope, claim.token);
+  } catch (error) {
+    ctx.log.warn('idempotency claim not released; it expires on its own', { route: route.action, error: String(error) });
+  }
 }

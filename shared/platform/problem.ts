@@ -1,5 +1,5 @@
 import { ZodError } from 'zod';
-import { AppError, ValidationError } from './errors.js';
+import { AppError, StoreBusyError, ValidationError, isTransientStoreError } from './errors.js';
 
 export const PROBLEM_BASE = 'https://tsi.dev/problems/';
 
@@ -28,7 +28,8 @@ export function fromZod(error: ZodError, where = 'body'): ValidationError {
  * generic 500 without internal detail; the caller logs the original.
  */
 export function toProblem(error: unknown, requestId?: string): { problem: Problem; headers: Record<string, string>; known: boolean } {
-  const mapped = error instanceof ZodError ? fromZod(error) : error;
+  // Store contention (ABORTED after the client's retries, RESOURCE_EXHAUSTED) is load, not a bug: 503 + Retry-After.
+  const mapped = error instanceof ZodError ? fromZod(error) : isTransientStoreError(error) ? new StoreBusyError() : error;
   if (mapped instanceof AppError) {
     return {
       problem: {

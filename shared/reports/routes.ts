@@ -37,6 +37,7 @@ export function reportRoutes(deps: ReportRouteDeps): Route[] {
       method: 'GET',
       path: '/v1/investigations/{id}/report',
       action: 'investigations.report',
+      rateLimit: 'expensive-read',
       auth: 'required',
       summary: 'The investigation report as JSON, Markdown or self-contained HTML',
       tags: ['investigations'],

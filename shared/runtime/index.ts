@@ -1,7 +1,5 @@
 import type { Firestore } from '@google-cloud/firestore';
-import { join } from 'node:path';
-import { CloudLoggingAuditLog } from '../audit/cloud-logging.js';
-import { LocalFileAuditLog } from '../audit/local-file.js';
+import { createAuditLog } from '../audit/index.js';
 import type { AuditLog } from '../audit/model.js';
 import { RoleBindings } from '../auth/bindings.js';
 import type { Planner } from '../agent/planner.js';
@@ -129,11 +127,8 @@ export function buildRuntime(config: Config, overrides: RuntimeOverrides = {}): 
     if (!overrides.publisher) throw new Error('The local event bus comes from the local stack (npm start).');
     return overrides.publisher;
   })();
-  const audit: AuditLog =
-    config.adapters.audit === 'cloud-logging'
-      ? new CloudLoggingAuditLog({ projectId: config.projectId, logName: config.auditLogName, clock })
-      : new LocalFileAuditLog(join(config.dataDir, 'audit', 'audit.jsonl'), clock);
   const secrets = createSecretStore(config);
+  const audit: AuditLog = createAuditLog(config, { clock, secrets, logger });
   const issuer = config.adapters.identity === 'local' ? new LocalIssuer(secrets) : null;
   const verifier = new TokenVerifier({ mode: config.adapters.identity, audience: config.audience, iapAudience: config.iapAudience, localIssuer: issuer ?? undefined, ...(config.googleCertsUrl ? { certsUrl: config.googleCertsUrl } : {}) });
   // Built on first use: a function that never queries (intake, webhooks, reconciler) never builds the guard.

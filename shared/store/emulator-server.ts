@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../platform/clock.js';
 import { Logger, rootLogger } from '../platform/logger.js';
 import { DocumentLog } from './emulator/document-log.js';
 import { DocumentStore } from './emulator/document-store.js';
+import { commitErasesPersonalData } from './emulator/erasure-compaction.js';
 import { checkQueryIndexes, loadIndexFile } from './emulator/indexes.js';
 import { ListenHub } from './emulator/listen.js';
 import { tsToProto } from './emulator/proto.js';
@@ -25,6 +26,11 @@ const optionsSchema = z.object({
   clock: z.custom<Clock>((v) => typeof (v as Clock | undefined)?.now === 'function', 'clock must have now()').optional(),
   /** Snapshot + empty the log after this many logged commits. */
   compactEvery: z.number().int().positive().default(5000),
+  /**
+   * Compact right after a commit that erases personal data (emulator/erasure-compaction.ts), so
+   * the files keep no earlier version of what an erasure replaced. On by default.
+   */
+  compactAfterErasure: z.boolean().default(true),
   /** fdatasync every commit: survives OS crashes and power loss too, not only a killed process. */
   syncEveryCommit: z.boolean().default(false),
   /** Open transactions older than this are forgotten (Firestore's limit is 270 s). */
@@ -56,6 +62,8 @@ export class LocalFirestoreServer {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private running: Running | undefined;
+  /** Set by a commit that erased personal data: the next housekeeping compacts whatever the log holds. */
+  private compactionDue = false;
 
   constructor(opts: LocalFirestoreServerOptions) {
     this.opts = optionsSchema.parse(opts);
@@ -85,6 +93,9 @@ export class LocalFirestoreServer {
         lastCommitMs: loaded.lastCommitMs,
         listen: (call) => listeners.serve(call),
         onApplied: (names) => listeners.notify(names),
+        onCommitted: (changes) => {
+          if (this.opts.compactAfterErasure && commitErasesPersonalData(changes)) this.compactionDue = true;
+        },
         afterCommit: () => this.maybeCompact(),
         ...(indexes ? { checkIndexes: (spec) => checkQueryIndexes(spec, indexes) } : {}),
       });
@@ -141,9 +152,10 @@ export class LocalFirestoreServer {
 
   private maybeCompact(): void {
     const r = this.running;
-    if (!r || r.log.walRecords < this.opts.compactEvery) return;
+    if (!r || (!this.compactionDue && r.log.walRecords < this.opts.compactEvery)) return;
     try {
       r.log.compact(r.store.all(), r.service.lastSeq, r.service.lastCommitMs);
+      this.compactionDue = false;
     } catch (err) {
       // The commit is already durable in the log; compaction will be retried after the next one.
       this.logger.error('local firestore compaction failed', err);

@@ -17,6 +17,22 @@ export interface DuckDbEngineOptions {
 const DAY_MS = 86_400_000;
 
 /**
+ * The instance's settings, fixed when it is created: the warehouse file is the only file it may
+ * touch (opened read-only as the main database before the lock applies), so no SQL can read host
+ * files (`read_text`, `read_csv`, `glob`), write them (`COPY`), open other databases (`ATTACH`),
+ * fetch or load extensions, reach the network, or change a setting (`SET`, `RESET`, `PRAGMA x=y`)
+ * — even if some text ever got past the guard's parser and printer.
+ */
+export const LOCKED_DOWN: Record<string, string> = {
+  access_mode: 'READ_ONLY',
+  enable_external_access: 'false',
+  autoload_known_extensions: 'false',
+  autoinstall_known_extensions: 'false',
+  allow_community_extensions: 'false',
+  lock_configuration: 'true',
+};
+
+/**
  * The embedded engine: DuckDB over a file loaded with contract data, reachable only through the
  * guard, which hands it SQL already translated to DuckDB. The file is opened read-only on first
  * use (nothing can change data; several readers may share it) and each query gets its own
@@ -33,7 +49,7 @@ export function createDuckDbEngine(options: DuckDbEngineOptions): WarehouseEngin
       }
       const duck = await import('@duckdb/node-api');
       try {
-        const instance = await duck.DuckDBInstance.create(options.file, { access_mode: 'READ_ONLY' });
+        const instance = await duck.DuckDBInstance.create(options.file, LOCKED_DOWN);
         return { duck, instance };
       } catch (error) {
         options.logger.error('cannot open the local warehouse', error);

@@ -8,7 +8,7 @@ import type { AdminCall, WebhookService } from './service.js';
 const PERMISSION = 'webhooks.manage';
 
 function call(ctx: RequestContext): AdminCall {
-  return { caller: ctx.who, requestId: ctx.requestId, trace: ctx.trace, sourceIp: ctx.sourceIp };
+  return { caller: ctx.who, requestId: ctx.requestId, trace: ctx.trace, sourceIp: ctx.sourceIp, precondition: ctx.precondition };
 }
 
 function subscriptionId(ctx: RequestContext): string {
@@ -43,6 +43,7 @@ export function webhookRoutes(service: WebhookService): Route[] {
       method: 'GET',
       path: '/v1/webhooks/dead-letters',
       action: 'webhooks.dead_letters.list',
+      rateLimit: 'expensive-read',
       auth: 'required',
       summary: 'List dead-lettered deliveries',
       tags: TAGS,
@@ -94,6 +95,7 @@ export function webhookRoutes(service: WebhookService): Route[] {
       method: 'GET',
       path: '/v1/webhooks',
       action: 'webhooks.list',
+      rateLimit: 'expensive-read',
       auth: 'required',
       summary: 'List webhook subscriptions',
       tags: TAGS,
@@ -124,6 +126,7 @@ export function webhookRoutes(service: WebhookService): Route[] {
       method: 'GET',
       path: '/v1/webhooks/{id}/attempts',
       action: 'webhooks.attempts.list',
+      rateLimit: 'expensive-read',
       auth: 'required',
       summary: 'Delivery attempts of a subscription',
       tags: TAGS,

@@ -25,6 +25,7 @@ import { createSender, type Sender } from './sender.js';
 import { generateSecret, signedHeaders } from './signing.js';
 import { checkUrl, DestinationRefusedError, resolveDestination, systemLookup, type DestinationPolicy, type Lookup } from './ssrf.js';
 import type { WebhookStore } from './store.js';
+import type { Precondition } from '../platform/precondition.js';
 
 export interface WebhookServiceDeps {
   store: WebhookStore;
@@ -46,6 +47,8 @@ export interface AdminCall {
   requestId: string;
   trace: string | null;
   sourceIp: string | null;
+  /** The request's If-Match, checked by the write inside its transaction. */
+  precondition?: Precondition | null;
 }
 
 export type AttemptResult = 'succeeded' | 'retry-scheduled' | 'dead-lettered' | 'gone' | 'cancelled' | 'skipped';
@@ -166,13 +169,13 @@ export class WebhookService {
       ...(patch.description !== undefined ? { description: patch.description } : {}),
       ...(patch.enabled !== undefined ? { enabled: patch.enabled, disabled_reason: patch.enabled ? null : 'disabled by an admin' } : {}),
       updated_at: at,
-    }));
+    }), call.precondition);
     await this.auditChange(call, 'webhooks.updated', id, { before: summary(before), after: summary(after) });
     return presentSubscription(after);
   }
 
   async remove(id: string, call: AdminCall): Promise<void> {
-    const before = await this.deps.store.deleteSubscription(id);
+    const before = await this.deps.store.deleteSubscription(id, call.precondition);
     await this.auditChange(call, 'webhooks.deleted', id, { before: summary(before) });
   }
 
@@ -193,7 +196,7 @@ export class WebhookService {
         .filter((s) => s.expires_at > now.toISOString())
         .slice(-(MAX_ACTIVE_SECRETS - 1));
       return { ...doc, secrets: [...kept, { id: secretId, sealed, created_at: now.toISOString(), expires_at: null }], updated_at: now.toISOString() };
-    });
+    }, call.precondition);
     await this.auditChange(call, 'webhooks.secret_rotated', id, { new_secret_id: secretId, previous_valid_until: until });
     return { ...presentSubscription(after), secret };
   }

@@ -1,5 +1,6 @@
 import type { Firestore } from '@google-cloud/firestore';
 import { NotFoundError } from '../platform/errors.js';
+import { checkPrecondition, type Precondition } from '../platform/precondition.js';
 import { AttemptDocSchema, COLLECTIONS, DeliveryDocSchema, isDue, SubscriptionDocSchema, type AttemptDoc, type DeliveryDoc, type SubscriptionDoc } from './model.js';
 
 const ALREADY_EXISTS = 6;
@@ -35,26 +36,29 @@ export class WebhookStore {
     await this.subs().doc(doc.id).create(doc);
   }
 
-  /** Read-modify-write in a transaction; `change` returns the new document. */
-  async updateSubscription(id: string, change: (doc: SubscriptionDoc) => SubscriptionDoc): Promise<{ before: SubscriptionDoc; after: SubscriptionDoc }> {
+  /** Read-modify-write in a transaction; `change` returns the new document. If-Match is checked on what the transaction read. */
+  async updateSubscription(id: string, change: (doc: SubscriptionDoc) => SubscriptionDoc, expect?: Precondition | null): Promise<{ before: SubscriptionDoc; after: SubscriptionDoc }> {
     return this.db.runTransaction(async (tx) => {
       const ref = this.subs().doc(id);
       const snap = await tx.get(ref);
       if (!snap.exists) throw new NotFoundError('Webhook subscription');
       const before = SubscriptionDocSchema.parse(snap.data());
+      checkPrecondition(expect, { id: before.id, updated_at: before.updated_at });
       const after = change(before);
       tx.set(ref, after);
       return { before, after };
     });
   }
 
-  async deleteSubscription(id: string): Promise<SubscriptionDoc> {
+  async deleteSubscription(id: string, expect?: Precondition | null): Promise<SubscriptionDoc> {
     return this.db.runTransaction(async (tx) => {
       const ref = this.subs().doc(id);
       const snap = await tx.get(ref);
       if (!snap.exists) throw new NotFoundError('Webhook subscription');
+      const before = SubscriptionDocSchema.parse(snap.data());
+      checkPrecondition(expect, { id: before.id, updated_at: before.updated_at });
       tx.delete(ref);
-      return SubscriptionDocSchema.parse(snap.data());
+      return before;
     });
   }
 

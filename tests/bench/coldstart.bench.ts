@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { activeFunctions, buildBundles, bundleEnv, eventarcDelivery, ROOT, startStandIns, type StandIns } from '../bundle/harness.js';
+import { activeFunctions, buildBundles, bundleEnv, eventarcDelivery, freePort, ROOT, startStandIns, type StandIns } from '../bundle/harness.js';
 import type { PublishedMessage } from '../../local/pubsub-server.js';
 import { EventTypes } from '../../shared/events/model.js';
 
@@ -35,14 +34,6 @@ interface Sample {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function rssMiB(pid: number): number {
   const kib = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];

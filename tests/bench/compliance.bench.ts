@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { LocalFolderBlobStore } from '../../shared/backup/blob-store.js';
+import { vaultOn } from '../../shared/compliance/erasure/vault.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Firestore } from '@google-cloud/firestore';
@@ -155,8 +157,8 @@ export async function run(): Promise<void> {
   const dp = new DataProtection({ keyring: new SubjectKeyring({ db, kek: new LocalKek(join(dir, 'keys'), () => clock.now()), clock }), indexer: new BlindIndexer(new LocalSecretStore(join(dir, 'secrets'))) });
   const crypto = subjectCryptoFrom(dp);
   const audit = new LocalFileAuditLog(join(dir, 'audit.jsonl'), clock);
-  const c: Compliance = buildCompliance({ db, crypto, audit, publisher: new NullPublisher(), clock, logger: quiet });
-  const actor = { email: 'bench@example.com', roles: ['compliance'], requestId: null };
+  const c: Compliance = buildCompliance({ db, crypto, audit, publisher: new NullPublisher(), clock, logger: quiet, vault: vaultOn(new LocalFolderBlobStore(join(dir, 'vault')), clock) });
+  const actor = { email: 'bench@example.com', roles: ['compliance'], team: null, requestId: null, trace: null, sourceIp: null };
   try {
     // 1. Erasure.
     const naiveSubject = { type: 'email', value: 'naive.subject@example.com' };

@@ -7,6 +7,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { LocalBigQueryServer } from '../../local/bigquery-rest-server.js';
 import { GoogleSigningKeys, MetadataServer } from '../../local/google-stand-ins.js';
 import { LocalPubSubServer, type PublishedMessage } from '../../local/pubsub-server.js';
+import { startGcsStandIn } from '../integration/gcs-standin.js';
 import { LOCAL_ROLE_BINDINGS } from '../../shared/auth/bindings.js';
 import { PUBSUB_MESSAGE_PUBLISHED } from '../../shared/events/envelope.js';
 import { loadConfig } from '../../shared/platform/config.js';
@@ -76,6 +77,7 @@ export async function startStandIns(): Promise<StandIns> {
   const duck = await DuckDBInstance.create(localWarehousePaths(dataDir).file, { access_mode: 'READ_ONLY' });
   const bigquery = new LocalBigQueryServer(await duck.connect(), { dataProject: PROJECT, dataset: DATASET });
   const bigqueryUrl = await bigquery.start();
+  const gcs = await startGcsStandIn();
 
   const values: Record<string, string> = {
     TSI_MODE: 'local',
@@ -101,6 +103,10 @@ export async function startStandIns(): Promise<StandIns> {
     TSI_AUDIENCE: AUDIENCE,
     TSI_GOOGLE_CERTS_URL: certsUrl,
     GCE_METADATA_HOST: metadataHost,
+    STORAGE_EMULATOR_HOST: gcs.endpoint,
+    TSI_BACKUP_BUCKET: 'tsi-bundle-backups',
+    // Versioned like the production vault bucket (the stand-in keeps versions for `versioned-*`).
+    TSI_VAULT_BUCKET: 'versioned-tsi-bundle-vault',
     LOG_LEVEL: 'warning',
   };
 
@@ -124,7 +130,7 @@ export async function startStandIns(): Promise<StandIns> {
     values,
     token: (email) => keys.idToken(email, AUDIENCE),
     async stop() {
-      await Promise.allSettled([pubsub.stop(), keys.stop(), metadata.stop(), bigquery.stop()]);
+      await Promise.allSettled([pubsub.stop(), keys.stop(), metadata.stop(), bigquery.stop(), gcs.close()]);
       duck.closeSync();
       await emulator.stop();
       rmSync(dataDir, { recursive: true, force: true });
@@ -132,7 +138,7 @@ export async function startStandIns(): Promise<StandIns> {
   };
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
@@ -153,7 +159,8 @@ export function bundleEnv(fn: ManifestFunction, values: Record<string, string>):
   const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production' };
   for (const key of fn.env) if (values[key] !== undefined) env[key] = values[key]!;
   // Not in the manifest because production never sets them: how this machine stands in for Google.
-  for (const key of ['TSI_MODE', 'TSI_DATA_DIR', 'TSI_STORE', 'FIRESTORE_EMULATOR_HOST', 'TSI_EVENTS', 'PUBSUB_EMULATOR_HOST', 'TSI_WAREHOUSE', 'BIGQUERY_EMULATOR_HOST', 'TSI_SECRETS', 'TSI_AUDIT', 'TSI_IDENTITY', 'TSI_GOOGLE_CERTS_URL', 'GCE_METADATA_HOST', 'TSI_AUDIENCE']) {
+  // (TSI_MODE=production refuses the *_EMULATOR_HOST variables and TSI_GOOGLE_CERTS_URL.)
+  for (const key of ['TSI_MODE', 'TSI_DATA_DIR', 'TSI_STORE', 'FIRESTORE_EMULATOR_HOST', 'TSI_EVENTS', 'PUBSUB_EMULATOR_HOST', 'TSI_WAREHOUSE', 'BIGQUERY_EMULATOR_HOST', 'TSI_SECRETS', 'TSI_AUDIT', 'TSI_IDENTITY', 'TSI_GOOGLE_CERTS_URL', 'GCE_METADATA_HOST', 'STORAGE_EMULATOR_HOST', 'TSI_AUDIENCE']) {
     if (values[key] !== undefined) env[key] = values[key]!;
   }
   return env;

@@ -3,11 +3,16 @@ import { startTestStack, waitFor, type TestStack } from './harness.js';
 let stack: TestStack;
 let analyst: string;
 let compliance: string;
+/** A second officer, granted by an admin: the one who placed a hold cannot release it. */
+let compliance2: string;
 
 beforeAll(async () => {
   stack = await startTestStack();
   analyst = await stack.token('analyst@example.com');
   compliance = await stack.token('compliance@example.com');
+  const admin = await stack.token('admin@example.com');
+  expect((await stack.call('PUT', '/v1/role-bindings/compliance2@example.com', { token: admin, body: { roles: ['compliance'], team: null } })).status).toBe(200);
+  compliance2 = await stack.token('compliance2@example.com');
 });
 afterAll(async () => {
   await stack.destroy();
@@ -55,10 +60,11 @@ describe('retention, legal hold and erasure through the API', () => {
     expect(del.body).toMatchObject({ type: expect.stringContaining('legal-hold'), legal_hold_id: hold.body.id, matter: 'REG-2026-01' });
     expect((await stack.call('GET', `/v1/investigations/${id}`, { token: analyst })).status).toBe(200);
 
-    // Releasing needs a reason.
-    expect((await stack.call('POST', `/v1/legal-holds/${hold.body.id}:release`, { token: compliance, body: {} })).status).toBe(400);
-    const released = await stack.call('POST', `/v1/legal-holds/${hold.body.id}:release`, { token: compliance, body: { reason: 'inquiry closed' } });
-    expect(released.body).toMatchObject({ state: 'released', release_reason: 'inquiry closed', released_by: 'compliance@example.com' });
+    // Releasing needs a reason, and a second person.
+    expect((await stack.call('POST', `/v1/legal-holds/${hold.body.id}:release`, { token: compliance2, body: {} })).status).toBe(400);
+    expect((await stack.call('POST', `/v1/legal-holds/${hold.body.id}:release`, { token: compliance, body: { reason: 'inquiry closed' } })).status).toBe(403);
+    const released = await stack.call('POST', `/v1/legal-holds/${hold.body.id}:release`, { token: compliance2, body: { reason: 'inquiry closed' } });
+    expect(released.body).toMatchObject({ state: 'released', release_reason: 'inquiry closed', released_by: 'compliance2@example.com' });
     expect((await stack.call('DELETE', `/v1/investigations/${id}`, { token: compliance, body: { reason: 'tidy up' } })).status).toBe(204);
     expect((await stack.call('GET', `/v1/investigations/${id}`, { token: analyst })).status).toBe(404);
   });
@@ -76,7 +82,7 @@ describe('retention, legal hold and erasure through the API', () => {
     const listed = await stack.call('GET', '/v1/erasure-requests', { token: compliance });
     expect(listed.body.items.find((i: { id: string }) => i.id === req.body.id)).toMatchObject({ status: 'blocked', due_at: req.body.due_at });
 
-    await stack.call('POST', `/v1/legal-holds/${hold.body.id}:release`, { token: compliance, body: { reason: 'settled' } });
+    await stack.call('POST', `/v1/legal-holds/${hold.body.id}:release`, { token: compliance2, body: { reason: 'settled' } });
     const done = await until(
       () => stack.call('GET', `/v1/erasure-requests/${req.body.id}`, { token: compliance }),
       (r) => r.body.status === 'completed',

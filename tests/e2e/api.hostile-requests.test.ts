@@ -73,6 +73,7 @@ describe('what the framework cannot read is answered and audited by the kit', ()
     ['a plain body labelled deflate', () => raw('POST', '/v1/investigations', { ...auth(), 'content-type': 'application/json', 'content-encoding': 'deflate' }, '{}'), 415, 'unsupported-content-encoding'],
     ['an unknown encoding', () => raw('POST', '/v1/investigations', { ...auth(), 'content-type': 'application/json', 'content-encoding': 'xyz' }, '{}'), 415, 'unsupported-content-encoding'],
     ['a GET labelled gzip', () => raw('GET', '/v1/investigations', { ...auth(), 'content-encoding': 'gzip' }), 415, 'unsupported-content-encoding'],
+    ['invalid UTF-8 in a JSON body', () => raw('POST', '/v1/investigations', { ...auth(), 'content-type': 'application/json' }, Buffer.from([0x7b, 0x22, 0x71, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d])), 400, 'malformed-request'],
     ['a text body', () => raw('POST', '/v1/investigations', { ...auth(), 'content-type': 'text/plain' }, 'subject=x'), 415, 'unsupported-media-type'],
     ['an unknown route', () => raw('GET', '/v2/nothing-here', auth()), 404, 'route-not-found'],
     ['bad percent-encoding', () => raw('GET', '/v1/investigations/%E0', auth()), 400, 'invalid-path'],

@@ -31,6 +31,14 @@ describe('cloudbuild.yaml', () => {
     expect(command('upload-artifacts')).toContain('${_ARTIFACT_BUCKET}');
   });
 
+  it('hands the smoke test the outputs it reads: the function services and the load balancer URL', () => {
+    const lib = readFileSync(join(ROOT, 'scripts', 'rollout-lib.sh'), 'utf8');
+    expect(command('terraform-apply')).toContain('output -json function_services > /workspace/function_services.json');
+    expect(lib).toContain('${FUNCTION_SERVICES:-/workspace/function_services.json}');
+    expect(command('terraform-apply')).toContain('output -json api_url > /workspace/api_url.json');
+    expect(lib).toContain('${API_URL_FILE:-/workspace/api_url.json}');
+  });
+
   it('only uses npm scripts that exist in package.json', () => {
     const used = build.steps.filter((s) => s.entrypoint === 'npm' && s.args[0] === 'run').map((s) => s.args[1]!);
     expect(used.sort()).toEqual(['build:functions', 'lint', 'test:ci', 'typecheck']);

@@ -30,6 +30,13 @@ export function resource(hcl: Hcl, type: string, name: string): Hcl {
   return block;
 }
 
+/** The one block of a data source. */
+export function dataSource(hcl: Hcl, type: string, name: string): Hcl {
+  const block = hcl.data?.[type]?.[name]?.[0];
+  if (!block) throw new Error(`data ${type}.${name} not found`);
+  return block;
+}
+
 export function resourcesOfType(hcl: Hcl, type: string): Record<string, Hcl> {
   return Object.fromEntries(Object.entries(hcl.resource?.[type] ?? {}).map(([n, v]) => [n, (v as Hcl[])[0]!]));
 }

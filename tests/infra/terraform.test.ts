@@ -40,8 +40,10 @@ describe('functions', () => {
     expect(fnResource().service_config[0].service_account_email).toBe('${google_service_account.function[each.key].email}');
   });
 
-  it('restricts ingress: only HTTP functions take their environment setting, the rest are internal only', () => {
-    expect(fnResource().service_config[0].ingress_settings).toBe('${each.value.trigger.kind == "http" ? var.functions[each.key].ingress : "ALLOW_INTERNAL_ONLY"}');
+  it('restricts ingress: only HTTP functions other than the api take their environment setting, the rest are internal only', () => {
+    // The api's ingress follows api_exposure: tests/infra/network.test.ts.
+    expect(fnResource().service_config[0].ingress_settings).toBe('${local.ingress[each.key]}');
+    expect(modLocals.ingress).toBe('${{ for name, f in local.functions : name => (\n    f.trigger.kind != "http" ? "ALLOW_INTERNAL_ONLY" : name == "api" ? local.api_ingress : var.functions[name].ingress\n  ) }}');
   });
 
   it('grants no public invoker anywhere and run.invoker only to named groups and service accounts', async () => {
@@ -71,14 +73,18 @@ describe('functions', () => {
       for (const f of MANIFEST.functions) {
         const s = sizes[f.name]!;
         expect(s.min_instances).toBeLessThanOrEqual(s.max_instances);
-        if (f.trigger.kind === 'http') expect(['ALLOW_ALL', 'ALLOW_INTERNAL_ONLY', 'ALLOW_INTERNAL_AND_GCLB']).toContain(s.ingress);
+        if (f.trigger.kind === 'http' && f.name !== 'api') expect(['ALLOW_ALL', 'ALLOW_INTERNAL_ONLY', 'ALLOW_INTERNAL_AND_GCLB']).toContain(s.ingress);
       }
     }
   });
 
   it("sets exactly the env settings each function's config schema requires, and secrets only as Secret Manager references", () => {
     const sc = fnResource().service_config[0];
-    expect(sc.environment_variables).toBe('${{ for key in each.value.env : key => local.env_values[key] }}');
+    expect(sc.environment_variables).toBe('${merge({ for key in each.value.env : key => local.env_values[key] }, try(local.derived_env[each.key], {}))}');
+    // Settings derived from resources (the IAP audience) are config keys too, and never secrets.
+    const derived = [...text(modLocals.derived_env).matchAll(/\b(TSI_[A-Z_]+) =/g)].map((m) => m[1]!);
+    expect(derived).toEqual(['TSI_IAP_AUDIENCE']);
+    for (const key of derived) expect([key, knownSetting(key)]).toEqual([key, true]);
     const values = modLocals.env_values as Record<string, string>;
     for (const key of manifestEnvKeys()) {
       expect([key, knownSetting(key)]).toEqual([key, true]);
@@ -184,6 +190,30 @@ describe('keys, secrets and audit', () => {
     expect(prod.audit_retention_days).toBeGreaterThanOrEqual(365);
     expect(resource(mod, 'google_storage_bucket', 'backups').force_destroy).toBe('${!var.deletion_protection}');
   });
+
+  it('anchors the audit chain in a write-once checkpoint bucket, locked where the audit log is locked', () => {
+    const bucket = resource(mod, 'google_storage_bucket', 'audit_checkpoints');
+    expect(bucket.retention_policy[0].is_locked).toBe('${var.lock_audit_bucket}');
+    expect(text(bucket.retention_policy[0].retention_period)).toContain('var.audit_retention_days');
+    expect(bucket.force_destroy).toBe(false);
+    for (const f of MANIFEST.functions.filter((fn) => fn.access.includes('audit-write'))) {
+      expect([f.name, f.env.includes('TSI_AUDIT_CHECKPOINT_BUCKET')]).toEqual([f.name, true]);
+      expect([f.name, f.secrets.TSI_AUDIT_CHECKPOINT_KEY]).toEqual([f.name, 'tsi-audit-checkpoint-key']);
+    }
+  });
+
+  it('keeps the erasure ledger and key escrow in a vault bucket of their own that never expires or soft-deletes', () => {
+    const vault = resource(mod, 'google_storage_bucket', 'vault');
+    expect(vault.lifecycle_rule).toBeUndefined();
+    expect(vault.versioning[0].enabled).toBe(true);
+    expect(vault.soft_delete_policy[0].retention_duration_seconds).toBe(0);
+    expect(vault.public_access_prevention).toBe('enforced');
+    const users = resource(mod, 'google_storage_bucket_iam_member', 'vault_user');
+    expect(text(users.for_each)).toContain('contains(f.access, \\"vault\\")');
+    const withVault = MANIFEST.functions.filter((f) => f.access.includes('vault')).map((f) => f.name).sort();
+    expect(withVault).toEqual(['backup', 'erasure']);
+    for (const name of withVault) expect(MANIFEST.functions.find((f) => f.name === name)!.env).toContain('TSI_VAULT_BUCKET');
+  });
 });
 
 describe('monitoring', () => {
@@ -194,7 +224,7 @@ describe('monitoring', () => {
 
   it('alerts on error rate, latency, dead-letter backlog, stuck investigations, job failures, guard refusals and webhook failures', () => {
     const alerts = resourcesOfType(mod, 'google_monitoring_alert_policy');
-    expect(Object.keys(alerts)).toEqual(expect.arrayContaining(['error_rate', 'latency', 'dead_letter_backlog', 'scheduler_failures', 'uptime', 'slo_burn', 'log_metric']));
+    expect(Object.keys(alerts)).toEqual(expect.arrayContaining(['error_rate', 'latency', 'dead_letter_backlog', 'scheduler_failures', 'readiness', 'slo_burn', 'log_metric']));
     expect(Object.keys(modLocals.log_alerts).sort()).toEqual(['function-errors', 'guard-refusals-spike', 'job-failures', 'stuck-investigations', 'webhook-failures']);
     for (const [name, a] of Object.entries(alerts)) {
       expect([name, a.notification_channels]).toEqual([name, expect.stringContaining('google_monitoring_notification_channel.email')]);
@@ -205,10 +235,23 @@ describe('monitoring', () => {
     for (const anchor of anchors) expect([anchor, runbook.includes(`<a id="${anchor}"></a>`)]).toEqual([anchor, true]);
   });
 
-  it('checks readiness with an authenticated uptime check and defines API SLOs and per-environment channels', () => {
-    const uptime = resource(mod, 'google_monitoring_uptime_check_config', 'readiness');
-    expect(uptime.http_check[0].path).toBe('${each.value.readiness_path}');
-    expect(uptime.http_check[0].service_agent_authentication[0].type).toBe('OIDC_TOKEN');
+  it('probes readiness from inside Google (Cloud Scheduler with OIDC, not an internet uptime check) and defines API SLOs and per-environment channels', () => {
+    // The functions' ingress refuses internet sources (network.test.ts), so an uptime check could never pass.
+    expect(mod.resource.google_monitoring_uptime_check_config).toBeUndefined();
+    const probe = resource(mod, 'google_cloud_scheduler_job', 'readiness');
+    expect(probe.for_each).toBe('${{ for name, f in local.active : name => f if try(f.readiness_path, null) != null }}');
+    expect(probe.http_target[0]).toMatchObject({ http_method: 'GET', uri: '${google_cloudfunctions2_function.function[each.key].service_config[0].uri}${each.value.readiness_path}' });
+    expect(probe.http_target[0].oidc_token[0].service_account_email).toBe('${google_service_account.scheduler.email}');
+    expect(resource(mod, 'google_cloud_run_v2_service_iam_member', 'readiness_invoker').member).toBe('serviceAccount:${google_service_account.scheduler.email}');
+    const failures = resource(mod, 'google_logging_metric', 'readiness_failures');
+    expect(failures.filter).toContain('resource.type=\"cloud_scheduler_job\"');
+    expect(failures.filter).toContain('-readiness$');
+    const alert = resource(mod, 'google_monitoring_alert_policy', 'readiness');
+    expect(alert.for_each).toBe('${google_cloud_scheduler_job.readiness}');
+    expect(alert.severity).toBe('CRITICAL');
+    expect(alert.conditions[0].condition_threshold[0].filter).toContain('metric.labels.job_id=\"${each.value.name}\"');
+    // The probe's failures page through the readiness alert only, not also as job failures.
+    expect(resource(mod, 'google_monitoring_alert_policy', 'scheduler_failures').conditions[0].condition_matched_log[0].filter).toContain('NOT resource.labels.job_id=~\"-readiness$\"');
     expect(MANIFEST.functions.find((f) => f.name === 'api')?.readiness_path).toBe('/readyz');
     expect(Object.keys(resourcesOfType(mod, 'google_monitoring_slo')).sort()).toEqual(['api_availability', 'api_latency']);
     for (const env of ENVIRONMENTS) expect((envs[env]!.vars.notification_emails as string[]).length).toBeGreaterThan(0);

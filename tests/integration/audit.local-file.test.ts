@@ -62,6 +62,18 @@ describe('LocalFileAuditLog hash chain', () => {
     await log.close();
   });
 
+  it('acknowledges a record appended right after the previous one was acknowledged', async () => {
+    // A caller that appends again as soon as its record is durable must not join the drain that
+    // is finishing: its record would never be written and the request would hang.
+    const file = path.join(dir, 'audit.jsonl');
+    const log = new LocalFileAuditLog(file, clock);
+    const seqs: number[] = [];
+    for (let i = 0; i < 5; i++) seqs.push((await log.append(input(`seq_${i}`))).seq!);
+    await log.close();
+    expect(seqs).toEqual([0, 1, 2, 3, 4]);
+    expect(verifyAuditChain(readLines(file))).toMatchObject({ ok: true, checked: 5 });
+  });
+
   it('cuts off a half-written last line left by a crash and continues the chain', async () => {
     const file = path.join(dir, 'audit.jsonl');
     const log = new LocalFileAuditLog(file, clock);

@@ -51,6 +51,14 @@ afterEach(() => {
 });
 
 describe('the CLI build cache', () => {
+  it('runs the entry it was asked for, not one of the chunks its dynamic imports became', async () => {
+    // Dynamic imports are entry points of their own in esbuild's metafile; the stamp must name cli's.
+    const lazy = Array.from({ length: 8 }, (_, i) => `src/lazy${i}.ts`);
+    for (const [i, file] of lazy.entries()) writeSettled(file, `export const n = ${i};\n`);
+    writeSettled('src/main.ts', `export async function answer(): Promise<string> {\n  const ns = await Promise.all([${lazy.map((f) => `import('./${path.basename(f, '.ts')}.js')`).join(', ')}]);\n  return 'sum ' + ns.reduce((a, m) => a + m.n, 0);\n}\n`);
+    expect((await runBundled()).answer).toBe('sum 28');
+  });
+
   it('builds once, then reuses the build while no source changes', async () => {
     const first = await runBundled();
     expect(first.fresh).toBe(false);

@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Firestore } from '@google-cloud/firestore';
 import type { AuditInput, AuditLog } from '../../shared/audit/model.js';
+import { LocalFolderBlobStore } from '../../shared/backup/blob-store.js';
 import { buildCompliance, type Compliance } from '../../shared/compliance/index.js';
+import { vaultOn, type Vault } from '../../shared/compliance/erasure/vault.js';
 import { subjectCryptoFrom } from '../../shared/compliance/subject-crypto.js';
 import { BlindIndexer } from '../../shared/crypto/blind-index.js';
 import { LocalKek } from '../../shared/crypto/kek/local.js';
@@ -18,7 +20,7 @@ import { ManualClock } from '../../shared/platform/clock.js';
 import { newId } from '../../shared/platform/ids.js';
 import { Logger } from '../../shared/platform/logger.js';
 import { LocalSecretStore } from '../../shared/secrets/local.js';
-import { LocalFirestoreServer } from '../../shared/store/emulator-server.js';
+import { LocalFirestoreServer, type LocalFirestoreServerOptions } from '../../shared/store/emulator-server.js';
 import { createFirestore } from '../../shared/store/firestore.js';
 
 /** Shared set-up of the compliance integration tests: the real Firestore client on the embedded emulator. */
@@ -57,12 +59,14 @@ export interface Fixture {
   dp: DataProtection;
   store: InvestigationStore;
   compliance: Compliance;
+  /** The erasure ledger and key escrow, outside the database (a folder beside it). */
+  vault: Vault;
   stop(): Promise<void>;
 }
 
-export async function startFixture(start = new Date('2026-03-01T09:00:00Z')): Promise<Fixture> {
+export async function startFixture(start = new Date('2026-03-01T09:00:00Z'), serverOptions: Partial<LocalFirestoreServerOptions> = {}): Promise<Fixture> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsi-compliance-'));
-  const server = new LocalFirestoreServer({ dataDir: path.join(dir, 'firestore'), logger: quiet });
+  const server = new LocalFirestoreServer({ dataDir: path.join(dir, 'firestore'), logger: quiet, ...serverOptions });
   const { host, port } = await server.start(0);
   const db = createFirestore({ projectId: 'test', emulatorHost: `${host}:${port}` });
   const clock = new ManualClock(start);
@@ -71,7 +75,8 @@ export async function startFixture(start = new Date('2026-03-01T09:00:00Z')): Pr
   const store = new InvestigationStore(db, new InvestigationPii(dp), clock);
   const audit = new MemoryAudit();
   const publisher = new MemoryPublisher();
-  const compliance = buildCompliance({ db, crypto: subjectCryptoFrom(dp), audit, publisher, clock, logger: quiet });
+  const vault = vaultOn(new LocalFolderBlobStore(path.join(dir, 'vault')), clock);
+  const compliance = buildCompliance({ db, crypto: subjectCryptoFrom(dp), audit, publisher, clock, logger: quiet, vault });
   return {
     db,
     host: `${host}:${port}`,
@@ -82,6 +87,7 @@ export async function startFixture(start = new Date('2026-03-01T09:00:00Z')): Pr
     dp,
     store,
     compliance,
+    vault,
     async stop() {
       await db.terminate();
       await server.stop();
@@ -90,7 +96,9 @@ export async function startFixture(start = new Date('2026-03-01T09:00:00Z')): Pr
   };
 }
 
-export const compliance = { email: 'compliance@example.com', roles: ['compliance'], requestId: null };
+export const compliance = { email: 'compliance@example.com', roles: ['compliance'], team: null, requestId: null, trace: null, sourceIp: null };
+/** A second compliance officer: holds need two people (the placer cannot release). */
+export const compliance2 = { ...compliance, email: 'compliance2@example.com' };
 
 /** Writes an investigation through the real store (subject and question sealed), with content. */
 export async function seedInvestigation(

@@ -7,7 +7,7 @@ import { LocalFolderBackupStore } from '../../shared/backup/store.js';
 import { createFirestore } from '../../shared/store/firestore.js';
 import { createErasureLedgerReplay, replayErasureLedger } from '../../shared/compliance/erasure/ledger.js';
 import { subjectCryptoFrom } from '../../shared/compliance/subject-crypto.js';
-import { compliance, dumpAll, quiet, seedInvestigation, startFixture, type Fixture } from './compliance-fixture.js';
+import { compliance, compliance2, dumpAll, quiet, seedInvestigation, startFixture, type Fixture } from './compliance-fixture.js';
 
 const JOHN = { type: 'email' as const, value: 'john.doe@example.com' };
 const BOB = { type: 'email' as const, value: 'bob@example.org' };
@@ -90,7 +90,7 @@ describe('GDPR erasure on Firestore (embedded emulator)', () => {
     expect(byStore.webhook_attempts!.deleted).toBe(1);
     expect(r.hold_check.outcome).toBe('clear');
     expect(r.key.had_key).toBe(true);
-    expect(r.backups.last_backup_with_ciphertext_expires_at).toBe('2026-04-05T09:00:00.000Z');
+    expect(r.backups.last_backup_with_ciphertext_expires_at).toBe('2026-05-30T09:00:00.000Z');
     expect((await f.dp.subjectKeyStatus({ keyId: r.subject_pseudonym }))?.state).toBe('destroyed');
 
     // Recipients learn through erasure.completed, which asks the warehouse owners to act.
@@ -119,7 +119,7 @@ describe('GDPR erasure on Firestore (embedded emulator)', () => {
     expect(f.audit.records.some((a) => a.action === 'legal_hold.blocked_deletion' && a.details?.path === 'erasure.execute')).toBe(true);
 
     // Release (audited with before and after), then the erasure goes through.
-    await f.compliance.holds.release(hold.id, 'matter settled', compliance);
+    await f.compliance.holds.release(hold.id, 'matter settled', compliance2);
     const rel = f.audit.records.find((a) => a.action === 'legal_holds.release')!;
     expect((rel.details!.before as { state: string }).state).toBe('active');
     expect((rel.details!.after as { state: string }).state).toBe('released');
@@ -158,7 +158,8 @@ describe('GDPR erasure on Firestore (embedded emulator)', () => {
     for (const [path, data] of backup) await f.db.doc(path).set(data);
     expect([...(await dumpAll(f.db)).values()].some((v) => PLAINTEXT.test(v))).toBe(true);
 
-    const { replayed } = await replayErasureLedger(f.db, { crypto: subjectCryptoFrom(f.dp), logger: undefined });
+    // The ledger lives outside the database (the vault), as restore hands it over.
+    const { replayed } = await replayErasureLedger(f.db, { crypto: subjectCryptoFrom(f.dp), entries: await f.vault.ledger.list() });
     expect(replayed).toBe(1);
     for (const [path, text] of await dumpAll(f.db)) expect({ path, plaintext: PLAINTEXT.test(text) }).toEqual({ path, plaintext: false });
     const key = (await f.db.collection('subject_keys').doc(await f.dp.blindIndex(JOHN)).get()).data()!;
@@ -173,17 +174,19 @@ describe('GDPR erasure on Firestore (embedded emulator)', () => {
     const reader = createFirestore({ projectId: 'test', databaseId: 'restored-1', emulatorHost: f.host });
     try {
       const store = new LocalFolderBackupStore(path.join(f.dir, 'backups'));
-      const manifest = await createBackup({ db: source, store, source: { project: 'test', database: '(default)' }, clock: f.clock, logger: quiet });
+      const manifest = await createBackup({ db: source, store, source: { project: 'test', database: '(default)' }, clock: f.clock, logger: quiet, escrow: f.vault.escrow, ledger: f.vault.ledger });
       const { doc } = await f.compliance.erasure.request(JOHN, compliance);
       await f.compliance.erasure.execute(doc.id);
 
-      const result = await restoreBackup({ store, backupId: manifest.backup_id, db: target, logger: quiet, replayErasureLedger: createErasureLedgerReplay(subjectCryptoFrom(f.dp), f.db) });
+      const result = await restoreBackup({ store, backupId: manifest.backup_id, db: target, logger: quiet, escrow: f.vault.escrow, ledger: f.vault.ledger, replayErasureLedger: createErasureLedgerReplay(() => subjectCryptoFrom(f.dp)) });
       expect(result.erasuresReplayed).toBe(1);
       const dump = await dumpAll(reader);
       expect(dump.size).toBeGreaterThan(5);
       for (const [p, text] of dump) expect({ path: p, plaintext: PLAINTEXT.test(text) }).toEqual({ path: p, plaintext: false });
       expect((await target.collection('subject_keys').doc(await f.dp.blindIndex(JOHN)).get()).get('state')).toBe('destroyed');
-      expect((await target.collection('erasure_ledger').get()).size).toBe(1);
+      // The ledger is not in any database: it is in the vault, and a copy in each later backup.
+      expect((await target.collection('erasure_ledger').get()).size).toBe(0);
+      expect((await f.vault.ledger.list()).map((e) => e.subject_index)).toEqual([await f.dp.blindIndex(JOHN)]);
     } finally {
       await source.terminate();
       await target.terminate();

@@ -1,5 +1,5 @@
 import { PolicyLockedError } from '../../shared/compliance/errors.js';
-import { compliance, dumpAll, seedInvestigation, startFixture, type Fixture } from './compliance-fixture.js';
+import { compliance, compliance2, dumpAll, seedInvestigation, startFixture, type Fixture } from './compliance-fixture.js';
 
 const DAY = 86_400_000;
 
@@ -56,7 +56,7 @@ describe('retention sweep on Firestore (embedded emulator, controlled clock)', (
     const second = await f.compliance.retention.run();
     expect(second.kinds.find((k) => k.kind === 'investigations.closed')).toMatchObject({ deleted: 0, blocked: 1 });
 
-    await f.compliance.holds.release(hold.id, 'dispute over', compliance);
+    await f.compliance.holds.release(hold.id, 'dispute over', compliance2);
     await f.compliance.retention.run();
     expect(await exists(f, held.id)).toBe(false);
   });
@@ -101,5 +101,21 @@ describe('retention sweep on Firestore (embedded emulator, controlled clock)', (
     const before = await dumpAll(f.db);
     await f.compliance.retention.run({ dryRun: true });
     expect(await dumpAll(f.db)).toEqual(before);
+  });
+
+  it('two sweeps fired at once: one runs, the other skips (no error, nothing deleted twice)', async () => {
+    const doomed = await Promise.all(['a', 'b', 'c', 'd'].map((x) => closedInvestigation(f, `${x}.race@example.com`)));
+    f.clock.advance(31 * DAY);
+    const reports = await Promise.all([f.compliance.retention.run(), f.compliance.retention.run()]);
+    const ran = reports.filter((r) => !r.skipped);
+    const skipped = reports.filter((r) => r.skipped);
+    expect(ran).toHaveLength(1);
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]!.skipped!.reason).toBe('another sweep is running');
+    expect(skipped[0]!.kinds).toEqual([]);
+    expect(ran[0]!.kinds.find((k) => k.kind === 'investigations.closed')).toMatchObject({ deleted: doomed.length });
+    for (const d of doomed) expect(await exists(f, d.id)).toBe(false);
+    // The lease was given back: the next sweep runs.
+    expect((await f.compliance.retention.run()).skipped).toBeUndefined();
   });
 });

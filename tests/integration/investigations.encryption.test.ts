@@ -49,6 +49,22 @@ describe('investigation store encryption (embedded Firestore, local KEK)', () =>
     return doc.id;
   }
 
+  it('stores comment bodies only as ciphertext under the subject’s key, bound to the comment; erased with the subject', async () => {
+    const id = await created('comment.subject@example.com', 'q');
+    const comment = { id: 'cmt_01x', author: 'analyst@example.com', body: 'phoned comment.subject@example.com, card 4111', created_at: clock.now().toISOString() };
+    await store.addComment(id, comment, (d) => ({ doc: { ...d, comments_count: d.comments_count + 1 }, events: [] }));
+    const raw = (await db.collection('investigations').doc(id).collection('comments').doc('cmt_01x').get()).data()!;
+    expect(raw).toEqual({ id: 'cmt_01x', author: 'analyst@example.com', body_sealed: expect.stringMatching(/^v1\./), created_at: comment.created_at });
+    expect(JSON.stringify(raw)).not.toMatch(/comment\.subject|phoned|4111/);
+    const index = await dp.blindIndex({ type: 'email', value: 'comment.subject@example.com' });
+    expect(raw.body_sealed.split('.')[1]).toBe(index); // the subject's key, so erasing the subject erases it
+    await expect(store.listComments(id)).resolves.toEqual([comment]);
+    // Copied to another comment, it does not open.
+    await expect(dp.decryptField({ envelope: raw.body_sealed, docPath: `investigations/${id}/comments/cmt_02y`, field: 'body' })).rejects.toBeInstanceOf(FieldBindingError);
+    await dp.destroySubjectKey({ keyId: index });
+    await expect(store.listComments(id)).resolves.toEqual([{ ...comment, body: '[erased]' }]);
+  });
+
   it('stores the subject and question only as ciphertext, with a blind index and a masked display form', async () => {
     const id = await created();
     const raw = (await db.collection('investigations').doc(id).get()).data()!;

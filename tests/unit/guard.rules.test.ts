@@ -102,20 +102,44 @@ describe('the agent through the guard', () => {
   });
 });
 
-describe('translation of the documented subset for the local engine', () => {
+describe('printing the accepted tree for each engine (never the input text)', () => {
   const duck = (sql: string, params: Record<string, ParamValue> = {}) => check(sql, params).render({ kind: 'duckdb', now: NOW }, 101);
+  const bq = (sql: string, params: Record<string, ParamValue> = {}) => check(sql, params).render({ kind: 'bigquery', table: (t) => `\`p.d.${t}\`` }, 11);
+
   it('turns BigQuery spellings into DuckDB ones', () => {
-    expect(duck(OK_USAGE)).toBe("SELECT user_id, SUM(characters) AS c FROM fct_tts_usage WHERE event_ts >= (CAST('2026-03-01 12:00:00.000' AS TIMESTAMP) - INTERVAL 7 DAY) GROUP BY user_id\nLIMIT 101");
-    expect(duck('SELECT user_id FROM dim_users WHERE user_id IN UNNEST(@ids) AND plan = "pro" # note', { ids: ['a'] })).toBe(
-      "SELECT user_id FROM dim_users WHERE user_id IN (SELECT UNNEST($ids)) AND plan = 'pro'\nLIMIT 101",
+    expect(duck(OK_USAGE)).toBe(
+      `SELECT "user_id", SUM("characters") AS "c" FROM fct_tts_usage WHERE "event_ts" >= ((CAST('2026-03-01 12:00:00.000' AS TIMESTAMP)) - INTERVAL 7 DAY) GROUP BY "user_id" LIMIT 101`,
     );
-    expect(duck('SELECT CAST(characters AS FLOAT64) AS f, COUNTIF(source = \'api\') AS n, SAFE_DIVIDE(1, 0) AS d, DATE_DIFF(DATE(event_ts), DATE \'2026-01-01\', DAY) AS age FROM fct_tts_usage WHERE event_ts >= @s GROUP BY 1, 4', { s: since(1) }))
-      .toContain("CAST(characters AS DOUBLE) AS f, count_if(source = 'api') AS n, (CASE WHEN (0) = 0 THEN NULL ELSE (1) / (0) END) AS d, date_diff('day', DATE '2026-01-01', CAST(event_ts AS DATE)) AS age");
+    expect(duck('SELECT user_id FROM dim_users WHERE user_id IN UNNEST(@ids) AND plan = "pro" # note', { ids: ['a'] })).toBe(
+      `SELECT "user_id" FROM dim_users WHERE "user_id" IN (SELECT UNNEST($ids)) AND "plan" = 'pro' LIMIT 101`,
+    );
+    expect(duck("SELECT CAST(characters AS FLOAT64) AS f, COUNTIF(source = 'api') AS n, SAFE_DIVIDE(1, 0) AS d, DATE_DIFF(DATE(event_ts), DATE '2026-01-01', DAY) AS age FROM fct_tts_usage WHERE event_ts >= @s GROUP BY 1, 4", { s: since(1) }))
+      .toContain(`CAST("characters" AS DOUBLE) AS "f", count_if("source" = 'api') AS "n", (CASE WHEN (0) = 0 THEN NULL ELSE (1) / (0) END) AS "d", date_diff('day', DATE '2026-01-01', CAST("event_ts" AS DATE)) AS "age"`);
   });
 
   it('caps an existing LIMIT and spells tables for BigQuery', () => {
-    const c = check('SELECT user_id FROM dim_users u LIMIT 5000');
-    expect(c.render({ kind: 'bigquery', table: (t) => `\`p.d.${t}\`` }, 11)).toBe('SELECT user_id FROM `p.d.dim_users` u LIMIT 11');
+    expect(bq('SELECT user_id FROM dim_users u LIMIT 5000')).toBe('SELECT user_id FROM `p.d.dim_users` AS u LIMIT 11');
+    expect(bq('SELECT user_id FROM dim_users u LIMIT 3')).toBe('SELECT user_id FROM `p.d.dim_users` AS u LIMIT 3');
+  });
+
+  it('drops comments and re-spells literals, so no engine reads text the guard did not parse (the nested-comment bypass)', () => {
+    const bypass = "SELECT user_id /* /* */ FROM dim_users WHERE user_id = '*/, email, signup_ip FROM dim_users --'";
+    expect(check(bypass).refusals).toEqual([]);
+    expect(duck(bypass)).toBe(`SELECT "user_id" FROM dim_users WHERE "user_id" = '*/, email, signup_ip FROM dim_users --' LIMIT 101`);
+    expect(bq(bypass)).toBe("SELECT user_id FROM `p.d.dim_users` WHERE user_id = '*/, email, signup_ip FROM dim_users --' LIMIT 11");
+    // BigQuery escapes, raw and triple-quoted strings are decoded by the parser and spelled afresh.
+    const quoted = String.raw`SELECT 'it\'s' AS a, r'x\y' AS b, '''l1
+l2''' AS c, ` + '`user_id` FROM dim_users';
+    expect(duck(quoted)).toBe(`SELECT 'it''s' AS "a", 'x\\y' AS "b", 'l1\nl2' AS "c", "user_id" FROM dim_users LIMIT 101`);
+    expect(bq(quoted)).toBe(String.raw`SELECT 'it\'s' AS a, 'x\\y' AS b, 'l1\nl2' AS c, user_id FROM ` + '`p.d.dim_users` LIMIT 11');
+  });
+
+  it('prints a name that is a keyword or holds quotes as a quoted name, and refuses invisible characters in names', () => {
+    const sql = 'SELECT user_id AS `select`, user_id AS `a"b` FROM dim_users';
+    expect(duck(sql)).toBe(`SELECT "user_id" AS "select", "user_id" AS "a""b" FROM dim_users LIMIT 101`);
+    expect(bq(sql)).toBe('SELECT user_id AS `select`, user_id AS `a"b` FROM `p.d.dim_users` LIMIT 11');
+    expect(rules('SELECT user_id AS `a\u200bb` FROM dim_users')).toEqual(['syntax-not-allowed']);
+    expect(rules('SELECT user_id AS `\u202Eevil` FROM dim_users')).toEqual(['syntax-not-allowed']);
   });
 });
 

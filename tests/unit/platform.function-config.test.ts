@@ -10,6 +10,8 @@ const prodEnv = (name: string): NodeJS.ProcessEnv => {
   Object.assign(env, { TSI_MODE: 'production', GOOGLE_CLOUD_PROJECT: 'tsi-prod', TSI_AUDIENCE: 'https://api', TSI_REGION: 'europe-west1', LOG_LEVEL: 'INFO', TSI_LEASE_SECONDS: '120', TSI_MAX_ATTEMPTS: '3', TSI_FIRESTORE_DATABASE: '(default)' });
   if (spec.env.includes('TSI_KMS_KEY')) env.TSI_KMS_KEY = 'projects/p/locations/europe-west1/keyRings/r/cryptoKeys/kek';
   if (spec.env.includes('TSI_BACKUP_BUCKET')) env.TSI_BACKUP_BUCKET = 'tsi-prod-backups';
+  if (spec.env.includes('TSI_VAULT_BUCKET')) env.TSI_VAULT_BUCKET = 'tsi-prod-vault';
+  if (spec.env.includes('TSI_AUDIT_CHECKPOINT_BUCKET')) env.TSI_AUDIT_CHECKPOINT_BUCKET = 'tsi-prod-audit-checkpoints';
   for (const key of Object.keys(spec.secrets)) env[key] = 'mounted-secret';
   return env;
 };

@@ -68,7 +68,11 @@ test('ETag on the read, 412 for a stale If-Match, the update runs on a fresh one
   const update: Route = {
     method: 'PATCH', path: '/v1/things/{id}', action: 'u', auth: 'none',
     version: async () => ({ id: 't', updated_at: version }),
-    handle: async () => ((version = '2026-02-01T00:00:00Z'), { status: 200, body: { id: 't', updated_at: version } }),
+    handle: async (ctx) => {
+      ctx.precondition?.check({ id: 't', updated_at: version });
+      version = '2026-02-01T00:00:00Z';
+      return { status: 200, body: { id: 't', updated_at: version } };
+    },
   };
   const handler = createHttpHandler([read, update], deps());
   const call = async (method: string, headers: Record<string, string> = {}) => {
@@ -84,4 +88,80 @@ test('ETag on the read, 412 for a stale If-Match, the update runs on a fresh one
   const stale = await call('PATCH', { 'if-match': etag });
   expect(stale.status).toBe(412);
   expect(JSON.parse(stale.body).type).toBe('https://tsi.dev/problems/precondition-failed');
+});
+
+test('Idempotency-Key sent 20 times at once: one run, the others replay it or hear it is in progress', async () => {
+  let effects = 0;
+  let finish: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (finish = r));
+  const route: Route = {
+    method: 'POST', path: '/v1/slow', action: 'slow', auth: 'required',
+    handle: async () => { effects++; await gate; return { status: 201, body: { n: effects } }; },
+  };
+  const handler = createHttpHandler([route], deps());
+  const send = async () => {
+    const { res, out } = fakeRes();
+    await handler(fakeReq('POST', '/v1/slow', { 'idempotency-key': 'same' }, { a: 1 }), res);
+    return out;
+  };
+  const first = send();
+  const early = await Promise.all(Array.from({ length: 19 }, send));
+  // The first is still running: every duplicate waited a little, then got 409 with Retry-After.
+  expect(early.map((o) => o.status)).toEqual(Array(19).fill(409));
+  expect(JSON.parse(early[0]!.body).type).toBe('https://tsi.dev/problems/idempotency-key-in-progress');
+  expect(early[0]!.headers['retry-after']).toBe('1');
+  expect(effects).toBe(1);
+  finish();
+  expect((await first).status).toBe(201);
+  const later = await send();
+  expect(later.headers['idempotent-replayed']).toBe('true');
+  expect(effects).toBe(1);
+});
+
+test('a failed run gives its Idempotency-Key back, so the retry runs', async () => {
+  let calls = 0;
+  const route: Route = {
+    method: 'POST', path: '/v1/flaky', action: 'flaky', auth: 'required',
+    handle: async () => {
+      calls++;
+      if (calls === 1) throw new Error('boom');
+      if (calls === 2) return { status: 400, body: { nope: true } };
+      return { status: 201, body: { ok: calls } };
+    },
+  };
+  const handler = createHttpHandler([route], deps());
+  const send = async () => {
+    const { res, out } = fakeRes();
+    await handler(fakeReq('POST', '/v1/flaky', { 'idempotency-key': 'k' }, {}), res);
+    return out.status;
+  };
+  expect([await send(), await send(), await send(), await send()]).toEqual([500, 400, 201, 201]);
+  expect(calls).toBe(3);
+});
+
+test('a route that declares version but whose write ignores the precondition is refused', async () => {
+  const update: Route = {
+    method: 'PATCH', path: '/v1/things/{id}', action: 'u', auth: 'none',
+    version: async () => ({ id: 't', updated_at: 'v1' }),
+    handle: async () => ({ status: 200, body: { id: 't', updated_at: 'v2' } }),
+  };
+  const { res, out } = fakeRes();
+  await createHttpHandler([update], deps())(fakeReq('PATCH', '/v1/things/t', { 'if-match': '*' }, {}), res);
+  expect(out.status).toBe(500);
+});
+
+test('store contention (ABORTED) and exhaustion (RESOURCE_EXHAUSTED) answer 503 with Retry-After, not 500', async () => {
+  for (const code of [10, 8]) {
+    const route: Route = {
+      method: 'POST', path: '/v1/busy', action: 'busy', auth: 'none',
+      handle: async () => { throw Object.assign(new Error('10 ABORTED: Too much contention on these documents'), { code }); },
+    };
+    const { res, out } = fakeRes();
+    await createHttpHandler([route], deps())(fakeReq('POST', '/v1/busy', {}, {}), res);
+    expect(out.status).toBe(503);
+    expect(out.headers['content-type']).toBe('application/problem+json');
+    expect(out.headers['retry-after']).toBe('1');
+    expect(JSON.parse(out.body)).toMatchObject({ type: 'https://tsi.dev/problems/store-busy', status: 503 });
+    expect(out.body).not.toContain('contention on these documents');
+  }
 });

@@ -8,6 +8,10 @@ import { BatchWriter } from '../batch-writer.js';
 import { eventInvestigation } from '../scan.js';
 import type { SubjectCrypto } from '../subject-crypto.js';
 import type { StoreCount } from './model.js';
+import { envelopeKey } from '../../crypto/envelope.js';
+import { PII_FIELDS } from '../../investigations/pii.js';
+
+const COMMENT_BODY = PII_FIELDS.commentBody;
 
 /**
  * Finds and erases one subject's personal data in every Firestore store the platform writes,
@@ -33,7 +37,7 @@ export interface ErasePlan {
   aboutIds: Set<string>;
   /** Investigations touched (about + mentions + parents of mentioning comments), for the hold check. */
   touched: Map<string, Record<string, unknown>>;
-  other: { store: string; doc: QueryDocumentSnapshot; action: 'delete' | 'replace'; hits: Set<string> }[];
+  other: { store: string; doc: QueryDocumentSnapshot; action: 'delete' | 'replace'; hits: Set<string>; sealedBody?: string }[];
   scanned: Record<string, number>;
 }
 
@@ -112,8 +116,11 @@ export async function planErasure(db: Firestore, crypto: SubjectCrypto | null, s
           plan.other.push({ store: 'comments', doc: d, action: 'delete', hits: new Set() });
           continue;
         }
-        const hits = await match(collectTokens(d.data(), new Set()));
-        if (hits.size) plan.other.push({ store: 'comments', doc: d, action: 'replace', hits });
+        // Bodies are sealed under the parent subject's key: opened to look for mentions, sealed again on replace.
+        const { body_sealed: sealed, ...rest } = d.data();
+        const body = typeof sealed === 'string' && crypto ? await crypto.reveal(sealed, d.ref.path, COMMENT_BODY) : null;
+        const hits = await match(collectTokens(body, collectTokens(rest, new Set())));
+        if (hits.size) plan.other.push({ store: 'comments', doc: d, action: 'replace', hits, ...(body !== null ? { sealedBody: body } : {}) });
       }
     },
     true,
@@ -162,7 +169,7 @@ export function blockingHolds(plan: ErasePlan, subject: SubjectRefIdx, holds: Ho
 }
 
 /** Phase 2: writes. Returns per-store counts for the receipt. */
-export async function applyErasure(db: Firestore, plan: ErasePlan, erasureId: string, now: Date): Promise<StoreCount[]> {
+export async function applyErasure(db: Firestore, plan: ErasePlan, erasureId: string, now: Date, crypto: SubjectCrypto | null = null): Promise<StoreCount[]> {
   const w = new BatchWriter(db);
   const counts = new Map<string, StoreCount>();
   const count = (store: string, k: 'erased' | 'deleted') => {
@@ -185,6 +192,11 @@ export async function applyErasure(db: Firestore, plan: ErasePlan, erasureId: st
       count(o.store, 'deleted');
     } else if (o.store === 'legal_holds') {
       await w.set(o.doc.ref, { ...o.doc.data(), target: { ...(o.doc.get('target') as object), display: ERASED } });
+      count(o.store, 'erased');
+    } else if (o.sealedBody !== undefined && crypto) {
+      const { body_sealed: sealed, ...rest } = o.doc.data();
+      const body = await crypto.seal(envelopeKey(String(sealed)).keyId, o.doc.ref.path, COMMENT_BODY, replaceTokens(o.sealedBody, o.hits).value);
+      await w.set(o.doc.ref, { ...(replaceTokens(rest, o.hits).value as Record<string, unknown>), body_sealed: body });
       count(o.store, 'erased');
     } else {
       await w.set(o.doc.ref, replaceTokens(o.doc.data(), o.hits).value as Record<string, unknown>);

@@ -61,10 +61,40 @@ export const ReceiptSchema = z.object({
   hold_check: z.object({ checked_at: z.string(), holds_found: z.array(z.string()), outcome: z.literal('clear') }),
   stores: z.array(StoreCountSchema),
   key: z.object({ key_id: z.string(), generation: z.number().int(), had_key: z.boolean(), destroyed_at: z.string() }),
-  backups: z.object({ last_backup_with_ciphertext_expires_at: z.string(), note: z.string() }),
+  backups: z.object({
+    last_backup_with_ciphertext_expires_at: z.string(),
+    note: z.string(),
+    /** The escrow entry of the data key was deleted (absent on receipts written before escrow). */
+    key_escrow_destroyed: z.boolean().optional(),
+    /** Until when Firestore point-in-time recovery still holds the key document as it was. */
+    pitr_window_ends_at: z.string().optional(),
+  }),
   warehouse: z.object({ owner_action_required: z.literal(true), note: z.string() }),
 });
 export type Receipt = z.infer<typeof ReceiptSchema>;
+
+/**
+ * A deadline extended once (GDPR art. 12(3): by up to two further months where the request is
+ * complex or numerous; the subject is told, with the reasons, within the first month).
+ */
+export const ErasureExtensionSchema = z.object({
+  original_due_at: z.string(),
+  extended_until: z.string(),
+  reason: z.string(),
+  extended_by: z.string(),
+  extended_at: z.string(),
+  /** The officer confirmed the subject has been told of the extension and why (we hold no contact details). */
+  subject_informed: z.literal(true),
+});
+export type ErasureExtension = z.infer<typeof ErasureExtensionSchema>;
+
+export const ExtendErasureSchema = z.strictObject({
+  reason: z.string().trim().min(10, 'say why the request needs longer (complexity, number of requests)').max(2000),
+  /** Default and maximum: two months after the original due date. */
+  extended_until: z.iso.datetime({ offset: true }).transform((s) => new Date(s).toISOString()).optional(),
+  subject_informed: z.literal(true, 'confirm the data subject has been told of the extension and its reasons'),
+});
+export type ExtendErasure = z.infer<typeof ExtendErasureSchema>;
 
 export const ErasureDocSchema = z.object({
   id: z.string(),
@@ -80,6 +110,8 @@ export const ErasureDocSchema = z.object({
   completed_at: z.string().nullable(),
   receipt: ReceiptSchema.nullable(),
   history: z.array(z.object({ at: z.string(), from: z.string().nullable(), to: z.string(), note: z.string().nullable() })),
+  /** Set once by `:extend`; `due_at` then holds the extended deadline. Absent on older requests. */
+  extension: ErasureExtensionSchema.nullable().optional(),
 });
 export type ErasureDoc = z.infer<typeof ErasureDocSchema>;
 
@@ -92,6 +124,8 @@ export function presentErasure(doc: ErasureDoc, now: Date) {
     requested_by: doc.requested_by,
     requested_at: doc.requested_at,
     due_at: doc.due_at,
+    original_due_at: doc.extension?.original_due_at ?? doc.due_at,
+    extension: doc.extension ?? null,
     due_flag: due.flag,
     days_left: due.days_left,
     blocked_by: doc.status === 'blocked' ? doc.blocked_by : [],

@@ -7,10 +7,13 @@ import type { Clock } from '../../platform/clock.js';
 import { ConflictError, NotFoundError } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
+import { auditOrigin, systemActor, type RequestActor } from '../actor.js';
 import type { DeletionGate } from '../gate.js';
 import type { SubjectCrypto } from '../subject-crypto.js';
-import { applyErasure, blockingHolds, planErasure } from './erase.js';
-import { ERASURE_COLLECTION, ErasureDocSchema, LEDGER_COLLECTION, dueDate, erasureTransition, type ErasureAction, type ErasureDoc, type ErasureStatus, type Receipt } from './model.js';
+import { envelopeKey } from '../../crypto/envelope.js';
+import { applyErasure, blockingHolds, planErasure, type ErasePlan } from './erase.js';
+import type { Vault } from './vault.js';
+import { ERASURE_COLLECTION, ErasureDocSchema, dueDate, erasureTransition, type ErasureAction, type ErasureDoc, type ErasureStatus, type Receipt, type StoreCount } from './model.js';
 
 export interface ErasureServiceDeps {
   db: Firestore;
@@ -22,13 +25,49 @@ export interface ErasureServiceDeps {
   logger: Logger;
   /** How long the longest-kept backup lives (its ciphertext stays, unreadable, until then). */
   backupRetentionDays: number;
+  /** The erasure ledger and the key escrow of backups, outside the database (docs/decisions/0035). */
+  vault: Vault;
 }
 
-export interface Actor {
-  email: string;
-  roles: string[];
-  requestId: string | null;
+/** Firestore point-in-time recovery and its daily managed backups keep document versions this long at most. */
+export const FIRESTORE_HISTORY_DAYS = 7;
+
+/** The sealed subject's key generation of a stored investigation (0 when it has none). */
+function sealedGeneration(data: Record<string, unknown>): number {
+  const sealed = (data.subject as { sealed?: unknown } | undefined)?.sealed;
+  if (typeof sealed !== 'string') return 0;
+  try {
+    return envelopeKey(sealed).generation;
+  } catch {
+    return 0;
+  }
 }
+
+/**
+ * What a second look after the key's destruction must still erase: investigations about the
+ * subject written during the run (another instance) under the destroyed generation, and comments
+ * added meanwhile to investigations about the subject. Later writes got a fresh key and a
+ * mention-free plan; they stay.
+ */
+function lateWrites(plan: ErasePlan, destroyedGeneration: number): ErasePlan {
+  const about = plan.about.filter((d) => d.get('erased_at') === undefined && sealedGeneration(d.data()) <= destroyedGeneration);
+  const other = plan.other.filter((o) => o.action === 'delete' && o.store === 'comments');
+  return { ...plan, about, mentions: [], other };
+}
+
+function addCounts(a: StoreCount[], b: StoreCount[]): StoreCount[] {
+  const out = new Map(a.map((c) => [c.store, { ...c }]));
+  for (const c of b) {
+    const cur = out.get(c.store);
+    if (cur) {
+      cur.erased += c.erased;
+      cur.deleted += c.deleted;
+    } else out.set(c.store, { ...c });
+  }
+  return [...out.values()];
+}
+
+export type Actor = RequestActor;
 
 const WAREHOUSE_NOTE =
   'The warehouse (BigQuery, owned by the data platform team) is not erased by this platform. Its owners must erase this subject, identified by the pseudonym with the shared blind-index key, under their own process.';
@@ -64,7 +103,7 @@ export class ErasureService {
       history: [{ at, from: null, to: 'requested', note: null }],
     };
     await this.col().doc(doc.id).create(doc);
-    await this.audit(actor.email, actor.roles, actor.requestId, 'erasure.request', doc, 'allowed', null);
+    await this.audit(actor, 'erasure.request', doc, 'allowed', null);
     // Status reads "blocked" at once when a hold already applies to the subject itself.
     const holds = (await this.deps.gate.snapshot()).covering({ kind: 'subject', subject_index: index });
     const current = holds.length ? await this.move(doc.id, 'block', { blocked_by: holds.map((h) => ({ id: h.id, matter: h.matter })) }, `legal hold ${holds[0]!.id}`) : doc;
@@ -107,9 +146,18 @@ export class ErasureService {
     doc = await this.move(id, 'start', { attempts: doc.attempts + 1 }, null);
     try {
       const now = this.deps.clock.now();
-      const stores = await applyErasure(this.deps.db, plan, id, now);
-      // Crypto-shredding last: every copy of the subject's ciphertext, backups included, goes dark.
+      const { ledger, escrow } = this.deps.vault;
+      // The ledger first, outside the database: a restore taken at any later moment replays this erasure.
+      const entry = { subject_index: subject.index, subject_type: doc.subject_type, erasure_id: id, recorded_at: now.toISOString(), completed_at: null, key_generation: (await this.deps.crypto.keyGeneration(subject.index)) ?? 1 };
+      await ledger.record(entry);
+      let stores = await applyErasure(this.deps.db, plan, id, now, this.deps.crypto);
+      // Crypto-shredding: the live key, then every backup's copy of it (its escrow entry).
       const key = await this.deps.crypto.destroyKey(subject.index);
+      const escrowed = await escrow.destroy(subject.index);
+      // Writes that committed between the plan and the destruction (another instance) are
+      // sealed under the destroyed generation: erase them too. Later writes got a fresh key.
+      const late = lateWrites(await planErasure(this.deps.db, this.deps.crypto, subject), key.generation);
+      if (late.about.length || late.other.length) stores = addCounts(stores, await applyErasure(this.deps.db, late, id, this.deps.clock.now(), this.deps.crypto));
       const completedAt = this.deps.clock.now();
       const receipt: Receipt = {
         erasure_id: id,
@@ -121,26 +169,27 @@ export class ErasureService {
         stores: [
           ...stores,
           { store: 'subject_keys', scanned: 1, erased: 0, deleted: key.hadKey ? 1 : 0, note: 'data key destroyed (crypto-shredding)' },
+          { store: 'key escrow (backups)', scanned: 1, erased: 0, deleted: escrowed ? 1 : 0, note: "escrow entry deleted: every backup's copy of the data key is sealed under a key that no longer exists" },
+          { store: 'erasure ledger', scanned: 0, erased: 0, deleted: 0, note: `recorded outside the database (${ledger.describe()}) before any change; every restore replays it before the data is read` },
           { store: 'warehouse result cache', scanned: 0, erased: 0, deleted: 0, note: 'in-memory per instance; entries expire with their TTL, never persisted' },
-          { store: 'audit log', scanned: 0, erased: 0, deleted: 0, note: 'holds no subject values (redacted at write); append-only, kept' },
+          { store: 'audit log', scanned: 0, erased: 0, deleted: 0, note: 'erasure records name the subject by pseudonym only; append-only, kept' },
         ],
         key: { key_id: key.keyId, generation: key.generation, had_key: key.hadKey, destroyed_at: key.destroyedAt },
         backups: {
           last_backup_with_ciphertext_expires_at: new Date(completedAt.getTime() + this.deps.backupRetentionDays * 86_400_000).toISOString(),
-          note: 'Backups taken before now hold only ciphertext under the destroyed key; a restore replays the erasure ledger before serving.',
+          note:
+            "Backups taken before now hold the subject's sealed fields (subject value, question, comments) only as ciphertext, and its data key only under the escrow key deleted by this erasure. " +
+            'Other copies in them (free text naming the subject, stored API responses, masked display forms) are erased again by the erasure-ledger replay every restore runs before serving: a restored backup reads nothing of the subject. ' +
+            `Firestore's own point-in-time recovery and daily backups keep earlier document versions, the wrapped data key included, for ${FIRESTORE_HISTORY_DAYS} days.`,
+          key_escrow_destroyed: true,
+          pitr_window_ends_at: new Date(completedAt.getTime() + FIRESTORE_HISTORY_DAYS * 86_400_000).toISOString(),
         },
         warehouse: { owner_action_required: true, note: WAREHOUSE_NOTE },
       };
-      await this.deps.db.collection(LEDGER_COLLECTION).doc(subject.index).set({
-        subject_index: subject.index,
-        subject_type: doc.subject_type,
-        erasure_id: id,
-        completed_at: receipt.completed_at,
-        key_generation: key.generation,
-      });
+      await ledger.record({ ...entry, key_generation: Math.max(entry.key_generation, key.generation), completed_at: receipt.completed_at });
       const done = await this.move(id, 'complete', { completed_at: receipt.completed_at, receipt, blocked_by: [] }, null);
       const erased = stores.reduce((n, s) => n + s.erased + s.deleted, 0);
-      await this.audit('system:erasure', [], null, 'erasure.completed', done, 'allowed', null, { stores: receipt.stores, key_generation: key.generation });
+      await this.audit(systemActor('system:erasure'), 'erasure.completed', done, 'allowed', null, { stores: receipt.stores, key_generation: key.generation });
       await this.publish(
         makeEvent(
           EventTypes.erasureCompleted,
@@ -191,17 +240,13 @@ export class ErasureService {
     });
   }
 
-  private async audit(actor: string, roles: string[], requestId: string | null, action: string, doc: ErasureDoc, outcome: 'allowed' | 'rejected', reason: string | null, extra: Record<string, unknown> = {}) {
+  private async audit(origin: RequestActor, action: string, doc: ErasureDoc, outcome: 'allowed' | 'rejected', reason: string | null, extra: Record<string, unknown> = {}) {
     await this.deps.audit.write({
-      actor,
-      roles,
+      ...auditOrigin(origin),
       action,
       resource: `erasure-requests/${doc.id}`,
       outcome,
       reason,
-      request_id: requestId,
-      trace: null,
-      source_ip: null,
       details: { subject_pseudonym: doc.subject_index, subject_type: doc.subject_type, status: doc.status, due_at: doc.due_at, ...extra },
     });
   }

@@ -9,16 +9,14 @@ import { ConflictError, NotFoundError } from '../../platform/errors.js';
 import { newId } from '../../platform/ids.js';
 import type { Logger } from '../../platform/logger.js';
 import type { SubjectCrypto } from '../subject-crypto.js';
+import { accessOfStored, canSeeInvestigation } from '../../auth/policy.js';
+import { SeparationOfDutiesError } from '../../auth/errors.js';
+import { auditOrigin, type RequestActor as Actor } from '../actor.js';
 import { scanInvestigations } from '../scan.js';
 import { HoldSet } from '../gate.js';
 import { factsOf, type CreateHold, type HoldDoc, type HoldTarget } from './model.js';
 import type { HoldStore } from './store.js';
 
-export interface Actor {
-  email: string;
-  roles: string[];
-  requestId: string | null;
-}
 
 export interface HoldServiceDeps {
   db: Firestore;
@@ -45,7 +43,11 @@ export class HoldService {
       };
     } else if (input.investigation_id) {
       const snap = await this.deps.db.collection('investigations').doc(input.investigation_id).get();
-      if (!snap.exists) throw new NotFoundError('Investigation');
+      // Addressing an investigation by id needs sight of it, as reading it does (0040); subject and
+      // query holds still cover restricted investigations without naming them.
+      if (!snap.exists || !canSeeInvestigation({ principal: actor.email, roles: actor.roles, team: actor.team }, accessOfStored(snap.data()!))) {
+        throw new NotFoundError('Investigation');
+      }
       target = { kind: 'investigation', investigation_id: input.investigation_id };
     } else {
       target = { kind: 'query', query: input.query as Record<string, string> };
@@ -74,6 +76,10 @@ export class HoldService {
   async release(id: string, reason: string, actor: Actor): Promise<HoldDoc> {
     const now = this.deps.clock.now();
     const { before, after } = await this.deps.store.mutate(id, (doc) => {
+      // Four eyes (0041): whoever placed a hold cannot lift it; a second person must.
+      if (doc.placed_by.toLowerCase() === actor.email.toLowerCase()) {
+        throw new SeparationOfDutiesError('hold-release-by-placer', `Legal hold ${id} was placed by you; another person with legal_holds.release must release it.`, { legal_hold_id: id });
+      }
       if (doc.state === 'released') throw new ConflictError('legal-hold-released', `Legal hold ${id} was already released.`, { legal_hold_id: id });
       return { ...doc, state: 'released', released_by: actor.email, released_at: now.toISOString(), release_reason: reason };
     });
@@ -115,15 +121,11 @@ export class HoldService {
 
   private async audit(actor: Actor, action: string, doc: HoldDoc, change: { before: HoldDoc | null; after: HoldDoc }): Promise<void> {
     await this.deps.audit.write({
-      actor: actor.email,
-      roles: actor.roles,
+      ...auditOrigin(actor),
       action,
       resource: `legal-holds/${doc.id}`,
       outcome: 'allowed',
       reason: action === 'legal_holds.release' ? doc.release_reason : doc.reason,
-      request_id: actor.requestId,
-      trace: null,
-      source_ip: null,
       details: { matter: doc.matter, target: doc.target.kind, before: change.before, after: change.after },
     });
   }

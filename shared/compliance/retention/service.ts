@@ -17,7 +17,7 @@ export class RetentionService {
   }
 
   /** Applies every change or none; each change is audited with before and after. */
-  async update(changes: PolicyChange[], actor: { email: string; roles: string[]; requestId: string | null }): Promise<Policy[]> {
+  async update(changes: PolicyChange[], actor: { email: string; roles: string[]; requestId: string | null; trace?: string | null; sourceIp?: string | null }): Promise<Policy[]> {
     const at = this.deps.clock.now().toISOString();
     const { before, written } = await this.deps.store.update((current) => {
       const out: Policy[] = [];
@@ -40,8 +40,8 @@ export class RetentionService {
         outcome: 'allowed',
         reason: null,
         request_id: actor.requestId,
-        trace: null,
-        source_ip: null,
+        trace: actor.trace ?? null,
+        source_ip: actor.sourceIp ?? null,
         details: { before: before[p.kind], after: p },
       });
     }

@@ -2,6 +2,7 @@ import type { DocumentSnapshot, Firestore, Query, QueryDocumentSnapshot } from '
 import { firestorePackage } from '../../store/firestore.js';
 import type { AuditLog } from '../../audit/model.js';
 import type { Clock } from '../../platform/clock.js';
+import { exclusively } from '../../platform/job-lease.js';
 import type { Logger } from '../../platform/logger.js';
 import type { HoldSet, DeletionGate } from '../gate.js';
 import { factsOf, type InvestigationFacts } from '../holds/model.js';
@@ -23,7 +24,16 @@ export interface SweepOptions {
   /** Records per page (and per audit record). */
   pageSize?: number;
   actor?: string;
+  /** The request behind an on-demand sweep, so its audit records carry the same id, trace and source IP. */
+  origin?: SweepOrigin;
 }
+
+export interface SweepOrigin {
+  request_id: string | null;
+  trace: string | null;
+  source_ip: string | null;
+}
+const NO_REQUEST: SweepOrigin = { request_id: null, trace: null, source_ip: null };
 
 export interface KindReport {
   kind: RetentionKind;
@@ -44,6 +54,8 @@ export interface SweepReport {
   started_at: string;
   finished_at: string;
   kinds: KindReport[];
+  /** Set when this sweep did not run because another one holds the sweep's lease (until then). */
+  skipped?: { reason: 'another sweep is running'; until: string };
 }
 
 const TERMINAL = new Set(['closed', 'cancelled', 'failed']);
@@ -153,11 +165,24 @@ export interface SweepDeps {
   logger: Logger;
 }
 
+/**
+ * One sweep at a time across every instance (shared/platform/job-lease.ts): a sweep that finds
+ * another running skips and says so. A dry run writes nothing, so it needs no lease.
+ */
 export async function sweep(deps: SweepDeps, options: SweepOptions = {}): Promise<SweepReport> {
+  if (options.dryRun) return sweepNow(deps, options);
+  const started = deps.clock.now().toISOString();
+  const run = await exclusively(deps.db, 'retention-sweep', { clock: deps.clock, logger: deps.logger }, () => sweepNow(deps, options));
+  if (run.ran) return run.value;
+  return { dry_run: false, started_at: started, finished_at: deps.clock.now().toISOString(), kinds: [], skipped: { reason: 'another sweep is running', until: run.until } };
+}
+
+async function sweepNow(deps: SweepDeps, options: SweepOptions): Promise<SweepReport> {
   const started = deps.clock.now();
   const dry = options.dryRun ?? false;
   const pageSize = options.pageSize ?? 1000;
   const actor = options.actor ?? 'system:retention';
+  const origin = options.origin ?? NO_REQUEST;
   const policies = await deps.policies.all();
   // One snapshot of the holds for the whole sweep: a hold placed meanwhile is honoured on the
   // next sweep, and its placement already took the TTL stamps off what it covers.
@@ -167,7 +192,7 @@ export async function sweep(deps: SweepDeps, options: SweepOptions = {}): Promis
     if (options.kinds && !options.kinds.includes(source.kind)) continue;
     const policy = policies[source.kind];
     if (policy.action === 'external') continue;
-    reports.push(await sweepKind(deps, source, policy, holds, { dry, pageSize, actor, now: started }));
+    reports.push(await sweepKind(deps, source, policy, holds, { dry, pageSize, actor, origin, now: started }));
   }
   if (options.kinds === undefined || options.kinds.includes('audit')) {
     const p = policies.audit;
@@ -181,9 +206,7 @@ export async function sweep(deps: SweepDeps, options: SweepOptions = {}): Promis
     resource: 'retention',
     outcome: 'allowed',
     reason: null,
-    request_id: null,
-    trace: null,
-    source_ip: null,
+    ...origin,
     details: { kinds: reports.map(({ samples: _s, ...r }) => r) },
   });
   return report;
@@ -194,7 +217,7 @@ async function sweepKind(
   source: Source,
   policy: Policy,
   holds: HoldSet,
-  o: { dry: boolean; pageSize: number; actor: string; now: Date },
+  o: { dry: boolean; pageSize: number; actor: string; origin: SweepOrigin; now: Date },
 ): Promise<KindReport> {
   const r: KindReport = { kind: source.kind, action: policy.action, days: policy.days, scanned: 0, deleted: 0, anonymised: 0, blocked: 0, stamped: 0, unstamped: 0, samples: { delete: [], anonymise: [], blocked: [] } };
   // Everything whose retention ends before now + lookahead: delete what is due, stamp the rest.
@@ -267,9 +290,7 @@ async function sweepKind(
           resource: `retention/${source.kind}`,
           outcome: 'rejected',
           reason: `legal hold ${[...new Set(blocked.flatMap((b) => b.legal_holds))].join(', ')}`,
-          request_id: null,
-          trace: null,
-          source_ip: null,
+          ...o.origin,
           details: { path: `retention.${source.kind}`, records: blocked },
         });
       }
@@ -282,9 +303,7 @@ async function sweepKind(
           resource: `retention/${source.kind}`,
           outcome: 'allowed',
           reason: `past retention (${policy.days} days)`,
-          request_id: null,
-          trace: null,
-          source_ip: null,
+          ...o.origin,
           details: { kind: source.kind, records: deletedIds },
         });
       }

@@ -29,7 +29,17 @@ export class LocalKek implements KeyEncryptionKey {
   constructor(
     readonly dir: string,
     private readonly now: () => Date = () => new Date(),
+    /**
+     * Asked before generating a missing key file: false when stored data depends on the KEK
+     * (key-custody.ts), so a deleted file is never silently replaced by a new key.
+     */
+    private readonly mayCreate?: () => Promise<boolean>,
   ) {}
+
+  /** Whether the key file exists (without creating it). */
+  async exists(): Promise<boolean> {
+    return (await this.read()) !== null;
+  }
 
   get path(): string {
     return join(this.dir, LOCAL_KEK_FILE);
@@ -103,6 +113,9 @@ export class LocalKek implements KeyEncryptionKey {
     await chmod(this.dir, 0o700);
     const existing = await this.read();
     if (existing) return existing;
+    if (this.mayCreate && !(await this.mayCreate())) {
+      throw new ConfigError(`The local key file ${this.path} is missing, but stored data is encrypted under it: restore it from the backup of the data folder (a new key cannot open existing data).`);
+    }
     const fresh: KeyFile = {
       format: 'tsi-local-kek/v1',
       current: 1,

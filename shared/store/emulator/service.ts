@@ -63,6 +63,8 @@ export interface ServiceDeps {
   lastCommitMs: number;
   /** Called with the names of the documents a commit changed, once the change is visible. */
   onApplied?: (names: Iterable<string>) => void;
+  /** Called with what a commit changed (final state per document, undefined = deleted), once logged and visible. */
+  onCommitted?: (changes: ReadonlyMap<string, StoredDoc | undefined>) => void;
   listen?: (call: ServerDuplexStream<ListenRequest, ListenResponse>) => void;
   /** Called after every Commit call has been answered (housekeeping such as compaction). */
   afterCommit?: () => void;
@@ -267,6 +269,7 @@ export class FirestoreService {
       this.lastSeq++;
       store.apply(changes);
       this.deps.onApplied?.(changes.keys());
+      this.deps.onCommitted?.(changes);
     }
     return { commitTime, results };
   }

@@ -44,6 +44,11 @@ module "platform" {
   notification_emails             = var.notification_emails
   alert_thresholds                = var.alert_thresholds
   log_level                       = var.log_level
+  api_exposure                    = var.api_exposure
+  api_domain                      = var.api_domain
+  cloud_armor                     = var.cloud_armor
+  vpc_service_controls            = var.vpc_service_controls
+  egress                          = var.egress
   labels                          = { cost_center = var.cost_center }
 }
 
@@ -57,4 +62,20 @@ output "function_services" {
 
 output "api_audience" {
   value = module.platform.api_audience
+}
+
+output "api_url" {
+  value = module.platform.api_url
+}
+
+output "api_ip" {
+  value = module.platform.api_ip
+}
+
+output "webhook_egress_ip" {
+  value = module.platform.webhook_egress_ip
+}
+
+output "service_perimeter" {
+  value = module.platform.service_perimeter
 }

@@ -9,7 +9,7 @@ artifact_bucket          = "tsi-prod-REPLACE-artifacts"
 deployer_service_account = "tsi-deployer@tsi-prod-REPLACE.iam.gserviceaccount.com"
 
 functions = {
-  api            = { min_instances = 1, max_instances = 20, memory = "1Gi", timeout_seconds = 60, concurrency = 40, ingress = "ALLOW_ALL" }
+  api            = { min_instances = 1, max_instances = 20, memory = "1Gi", timeout_seconds = 60, concurrency = 40 }
   worker         = { min_instances = 1, max_instances = 20, memory = "2Gi", cpu = "2", timeout_seconds = 540, concurrency = 1 }
   reconciler     = { min_instances = 0, max_instances = 1, memory = "512Mi", timeout_seconds = 300, concurrency = 1 }
   intake         = { min_instances = 0, max_instances = 5, memory = "512Mi", timeout_seconds = 60, concurrency = 20, ingress = "ALLOW_ALL" }
@@ -55,3 +55,26 @@ alert_thresholds = {
 
 log_level   = "INFO"
 cost_center = "trust-safety"
+
+# Network security (docs/deploy.md "Network security").
+# API only through the HTTPS load balancer with IAP and Cloud Armor ("internal" = VPC-only, no LB).
+api_exposure = "iap"
+api_domain   = "tsi-api.example.com"
+
+cloud_armor = {
+  waf_mode            = "enforce" # matches get 403
+  rate_limit_count    = 600       # per client IP per rate_limit_interval seconds, then 429 + ban
+  rate_limit_interval = 60
+  ban_duration_sec    = 600
+  verbose_logs        = false
+}
+
+vpc_service_controls = {
+  access_policy      = "REPLACE_WITH_ACCESS_POLICY_ID" # gcloud access-context-manager policies list --organization=ORG_ID
+  mode               = "enforced"                      # dry_run in dev/staging; prod enforces
+  ingress_identities = ["group:tsi-prod-admins@example.com"]
+}
+
+egress = {
+  connector_cidr = "10.8.0.0/28"
+}

@@ -51,3 +51,37 @@ variable "alert_thresholds" {
 
 variable "log_level" { type = string }
 variable "cost_center" { type = string }
+
+# Network security (docs/deploy.md "Network security"); validated by the module.
+variable "api_exposure" { type = string }
+variable "api_domain" { type = string }
+
+variable "cloud_armor" {
+  type = object({
+    waf_mode              = string
+    waf_sensitivity       = optional(number, 1)
+    rate_limit_count      = number
+    rate_limit_interval   = number
+    ban_duration_sec      = number
+    allowed_source_ranges = optional(list(string), [])
+    verbose_logs          = optional(bool, false)
+  })
+}
+
+variable "vpc_service_controls" {
+  type = object({
+    access_policy      = string
+    mode               = string
+    ingress_identities = list(string)
+    access_levels      = optional(list(string), [])
+  })
+}
+
+variable "egress" {
+  type = object({
+    connector_cidr = string
+    min_instances  = optional(number, 2)
+    max_instances  = optional(number, 3)
+    machine_type   = optional(string, "e2-micro")
+  })
+}

@@ -29,7 +29,7 @@ resource "google_cloudfunctions2_function" "function" {
 
   service_config {
     service_account_email            = google_service_account.function[each.key].email
-    ingress_settings                 = each.value.trigger.kind == "http" ? var.functions[each.key].ingress : "ALLOW_INTERNAL_ONLY"
+    ingress_settings                 = local.ingress[each.key]
     min_instance_count               = var.functions[each.key].min_instances
     max_instance_count               = var.functions[each.key].max_instances
     available_memory                 = var.functions[each.key].memory
@@ -40,7 +40,12 @@ resource "google_cloudfunctions2_function" "function" {
     # (scripts/shift-traffic.sh) or leaves the previous revision serving (scripts/rollback.sh).
     all_traffic_on_latest_revision = false
 
-    environment_variables = { for key in each.value.env : key => local.env_values[key] }
+    # Fixed egress (network.tf): every request these functions make, not only private ranges,
+    # goes through the connector, so Cloud NAT's reserved address is their only source address.
+    vpc_connector                 = contains(local.fixed_egress_functions, each.key) ? google_vpc_access_connector.egress.id : null
+    vpc_connector_egress_settings = contains(local.fixed_egress_functions, each.key) ? "ALL_TRAFFIC" : null
+
+    environment_variables = merge({ for key in each.value.env : key => local.env_values[key] }, try(local.derived_env[each.key], {}))
 
     dynamic "secret_environment_variables" {
       for_each = each.value.secrets
@@ -89,14 +94,14 @@ resource "google_cloud_run_v2_service_iam_member" "scheduler_invoker" {
   member   = "serviceAccount:${google_service_account.scheduler.email}"
 }
 
-# The uptime check calls the readiness endpoint with the Monitoring service agent's OIDC token.
-resource "google_cloud_run_v2_service_iam_member" "uptime_invoker" {
+# The readiness probe (scheduler.tf) calls the readiness endpoint as the Cloud Scheduler identity.
+resource "google_cloud_run_v2_service_iam_member" "readiness_invoker" {
   for_each = { for name, f in local.active : name => f if try(f.readiness_path, null) != null }
   project  = var.project_id
   location = var.region
   name     = google_cloudfunctions2_function.function[each.key].name
   role     = "roles/run.invoker"
-  member   = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
+  member   = "serviceAccount:${google_service_account.scheduler.email}"
 }
 
 data "google_project" "this" {

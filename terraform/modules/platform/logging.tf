@@ -40,3 +40,30 @@ resource "google_project_iam_audit_config" "data_access" {
     log_type = "DATA_WRITE"
   }
 }
+
+# Signed checkpoints of the audit chain (head hash, count, time; docs/decisions/0030): kept apart
+# from the log they anchor, write-once under a retention policy as long as the audit trail's,
+# locked where the audit bucket is locked, so truncating or rewriting the log is caught by
+# `tsi audit verify`.
+resource "google_storage_bucket" "audit_checkpoints" {
+  project                     = var.project_id
+  name                        = "${var.project_id}-${var.name_prefix}-audit-checkpoints"
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = false
+  labels                      = local.labels
+
+  retention_policy {
+    retention_period = var.audit_retention_days * 86400
+    is_locked        = var.lock_audit_bucket
+  }
+}
+
+# Writers create checkpoints (never overwrite: the retention policy forbids it) and read the last one.
+resource "google_storage_bucket_iam_member" "audit_checkpoint_writer" {
+  for_each = { for pair in flatten([for name, f in local.functions : [for role in ["roles/storage.objectCreator", "roles/storage.objectViewer"] : { name = name, role = role }] if contains(f.access, "audit-write")]) : "${pair.name}/${pair.role}" => pair }
+  bucket   = google_storage_bucket.audit_checkpoints.name
+  role     = each.value.role
+  member   = "serviceAccount:${google_service_account.function[each.value.name].email}"
+}

@@ -1,5 +1,5 @@
 # Log-based metrics read the `metric` field the code logs (shared/platform/metrics.ts), alert
-# policies page the environment's channels, an uptime check calls the API's readiness endpoint,
+# policies page the environment's channels, a scheduled probe calls the API's readiness endpoint,
 # and SLOs cover API availability and latency. docs/operations.md says what each alert means.
 
 locals {
@@ -246,7 +246,8 @@ resource "google_monitoring_alert_policy" "scheduler_failures" {
   conditions {
     display_name = "Cloud Scheduler could not run a job"
     condition_matched_log {
-      filter = "resource.type=\"cloud_scheduler_job\" AND resource.labels.job_id=starts_with(\"${var.name_prefix}-\") AND severity>=ERROR"
+      # Readiness probe failures page through their own alert (readiness), not here.
+      filter = "resource.type=\"cloud_scheduler_job\" AND resource.labels.job_id=starts_with(\"${var.name_prefix}-\") AND NOT resource.labels.job_id=~\"-readiness$\" AND severity>=ERROR"
     }
   }
 
@@ -262,41 +263,30 @@ resource "google_monitoring_alert_policy" "scheduler_failures" {
   }
 }
 
-resource "google_monitoring_uptime_check_config" "readiness" {
-  for_each     = { for name, f in local.active : name => f if try(f.readiness_path, null) != null }
-  project      = var.project_id
-  display_name = "${var.name_prefix} ${var.environment} ${each.key} readiness"
-  timeout      = "10s"
-  period       = "60s"
+# Readiness: Cloud Scheduler calls each function's readiness endpoint every minute
+# (google_cloud_scheduler_job.readiness). An uptime check cannot: it comes from the internet, which
+# the functions' ingress refuses (ingress.tf). A failed call is an ERROR entry of that job.
+resource "google_logging_metric" "readiness_failures" {
+  project     = var.project_id
+  name        = "${var.name_prefix}_readiness_failures"
+  description = "Readiness probe calls that failed (non-2xx, timeout or unreachable)."
+  filter      = "resource.type=\"cloud_scheduler_job\" AND resource.labels.job_id=~\"^${var.name_prefix}-.*-readiness$\" AND severity>=ERROR"
 
-  http_check {
-    path         = each.value.readiness_path
-    port         = 443
-    use_ssl      = true
-    validate_ssl = true
-
-    service_agent_authentication {
-      type = "OIDC_TOKEN"
-    }
-
-    accepted_response_status_codes {
-      status_value = 200
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    unit        = "1"
+    labels {
+      key        = "job_id"
+      value_type = "STRING"
     }
   }
 
-  monitored_resource {
-    type = "uptime_url"
-    labels = {
-      project_id = var.project_id
-      host       = trimprefix(google_cloudfunctions2_function.function[each.key].service_config[0].uri, "https://")
-    }
-  }
-
-  depends_on = [google_cloud_run_v2_service_iam_member.uptime_invoker]
+  label_extractors = { job_id = "EXTRACT(resource.labels.job_id)" }
 }
 
-resource "google_monitoring_alert_policy" "uptime" {
-  for_each              = google_monitoring_uptime_check_config.readiness
+resource "google_monitoring_alert_policy" "readiness" {
+  for_each              = google_cloud_scheduler_job.readiness
   project               = var.project_id
   display_name          = "${var.name_prefix} ${var.environment}: ${each.key} not ready"
   combiner              = "OR"
@@ -304,18 +294,18 @@ resource "google_monitoring_alert_policy" "uptime" {
   notification_channels = [for c in google_monitoring_notification_channel.email : c.id]
   user_labels           = local.labels
 
+  # More than 2 of the 5 probes in five minutes failed: one slow cold start does not page.
   conditions {
-    display_name = "Readiness check failing"
+    display_name = "Readiness probe failing"
     condition_threshold {
-      filter          = "metric.type=\"monitoring.googleapis.com/uptime_check/check_passed\" AND resource.type=\"uptime_url\" AND metric.labels.check_id=\"${each.value.uptime_check_id}\""
+      filter          = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.readiness_failures.name}\" AND resource.type=\"cloud_scheduler_job\" AND metric.labels.job_id=\"${each.value.name}\""
       comparison      = "COMPARISON_GT"
-      threshold_value = 1
-      duration        = "300s"
+      threshold_value = 2
+      duration        = "0s"
       aggregations {
         alignment_period     = "300s"
-        per_series_aligner   = "ALIGN_NEXT_OLDER"
-        cross_series_reducer = "REDUCE_COUNT_FALSE"
-        group_by_fields      = ["resource.labels.host"]
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
       }
     }
   }

@@ -48,3 +48,34 @@ resource "google_cloud_scheduler_job" "job" {
 
   depends_on = [google_cloud_run_v2_service_iam_member.scheduler_invoker]
 }
+
+# Readiness probe of each function with a readiness endpoint, every minute, as the Scheduler
+# identity. Cloud Scheduler in the project counts as internal traffic, so it reaches the function
+# whatever its ingress (the internet, an uptime check included, is refused). No retries: each
+# minute is one sample; monitoring.tf alerts on repeated failures.
+resource "google_cloud_scheduler_job" "readiness" {
+  for_each         = { for name, f in local.active : name => f if try(f.readiness_path, null) != null }
+  project          = var.project_id
+  region           = var.region
+  name             = "${var.name_prefix}-${each.key}-readiness"
+  description      = "Readiness probe of ${each.key} (GET ${each.value.readiness_path})."
+  schedule         = "* * * * *"
+  time_zone        = "Etc/UTC"
+  attempt_deadline = "30s"
+
+  retry_config {
+    retry_count = 0
+  }
+
+  http_target {
+    http_method = "GET"
+    uri         = "${google_cloudfunctions2_function.function[each.key].service_config[0].uri}${each.value.readiness_path}"
+
+    oidc_token {
+      service_account_email = google_service_account.scheduler.email
+      audience              = google_cloudfunctions2_function.function[each.key].service_config[0].uri
+    }
+  }
+
+  depends_on = [google_cloud_run_v2_service_iam_member.readiness_invoker]
+}

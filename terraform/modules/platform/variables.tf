@@ -59,6 +59,11 @@ variable "functions" {
     condition     = alltrue([for f in values(var.functions) : contains(["ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB"], f.ingress)])
     error_message = "ingress must be ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB."
   }
+  # The API's ingress follows api_exposure (network.tf / ingress.tf), never this field.
+  validation {
+    condition     = alltrue([for name, f in var.functions : name != "api" || f.ingress == "ALLOW_INTERNAL_ONLY"])
+    error_message = "Do not set ingress for the api: it follows api_exposure (ALLOW_INTERNAL_AND_GCLB behind the load balancer, ALLOW_INTERNAL_ONLY otherwise)."
+  }
   validation {
     condition     = alltrue([for f in values(var.functions) : f.min_instances >= 0 && f.max_instances >= 1 && f.min_instances <= f.max_instances])
     error_message = "Each function needs 0 <= min_instances <= max_instances and max_instances >= 1."
@@ -169,7 +174,7 @@ variable "max_delivery_attempts" {
 
 variable "lease_seconds" {
   type    = number
-  default = 120
+  default = 300 # > the 120 s query timeout with margin; the worker also renews it every lease/3
 }
 
 variable "max_attempts" {
@@ -228,4 +233,86 @@ variable "slo" {
 variable "labels" {
   type    = map(string)
   default = {}
+}
+
+# --- Network security (ingress.tf, perimeter.tf, network.tf; docs/deploy.md "Network security") ---
+
+variable "api_exposure" {
+  type        = string
+  description = "How the API is reached: iap = external HTTPS load balancer with IAP and Cloud Armor (ingress ALLOW_INTERNAL_AND_GCLB); internal = VPC-internal only, no load balancer (ingress ALLOW_INTERNAL_ONLY)."
+  validation {
+    condition     = contains(["iap", "internal"], var.api_exposure)
+    error_message = "api_exposure must be iap or internal (the API is never exposed with ingress ALLOW_ALL)."
+  }
+}
+
+variable "api_domain" {
+  type        = string
+  description = "DNS name of the API on the load balancer (Google-managed certificate); required when api_exposure = iap. Point an A record at the api_ip output."
+  default     = ""
+}
+
+variable "cloud_armor" {
+  description = "Cloud Armor policy on the API's backend service (only with api_exposure = iap)."
+  type = object({
+    waf_mode              = string # preview: matches are logged, not blocked; enforce: matches get 403
+    waf_sensitivity       = optional(number, 1)
+    rate_limit_count      = number # requests per client IP per interval before the ban
+    rate_limit_interval   = number # seconds
+    ban_duration_sec      = number
+    allowed_source_ranges = optional(list(string), []) # empty: any source (IAP authenticates); else only these CIDRs (max 5)
+    verbose_logs          = optional(bool, false)
+  })
+  validation {
+    condition     = contains(["preview", "enforce"], var.cloud_armor.waf_mode)
+    error_message = "cloud_armor.waf_mode must be preview or enforce."
+  }
+  validation {
+    condition     = var.cloud_armor.waf_sensitivity >= 1 && var.cloud_armor.waf_sensitivity <= 4
+    error_message = "cloud_armor.waf_sensitivity must be 1 to 4 (0 would disable every signature)."
+  }
+  validation {
+    condition     = var.cloud_armor.rate_limit_count > 0 && var.cloud_armor.rate_limit_interval > 0 && var.cloud_armor.ban_duration_sec > 0
+    error_message = "The per-client rate limit needs a positive count, interval and ban duration."
+  }
+  validation {
+    condition     = length(var.cloud_armor.allowed_source_ranges) <= 5 && alltrue([for r in var.cloud_armor.allowed_source_ranges : can(cidrhost(r, 0))])
+    error_message = "allowed_source_ranges takes at most 5 CIDRs (one Cloud Armor expression); leave it empty to allow any source."
+  }
+}
+
+variable "vpc_service_controls" {
+  description = "Service perimeter around this environment's data services (and the warehouse project)."
+  type = object({
+    access_policy      = string       # numeric id of the organization's access policy (gcloud access-context-manager policies list)
+    mode               = string       # enforced | dry_run
+    ingress_identities = list(string) # operators (group:/user:/serviceAccount:) allowed in from outside; the deployer is always added
+    access_levels      = optional(list(string), [])
+  })
+  validation {
+    condition     = contains(["enforced", "dry_run"], var.vpc_service_controls.mode)
+    error_message = "vpc_service_controls.mode must be enforced or dry_run."
+  }
+  validation {
+    condition     = can(regex("^[0-9]+$", var.vpc_service_controls.access_policy))
+    error_message = "vpc_service_controls.access_policy is the numeric id of the organization's access policy."
+  }
+  validation {
+    condition     = alltrue([for m in var.vpc_service_controls.ingress_identities : can(regex("^(group|user|serviceAccount):", m))])
+    error_message = "Perimeter ingress identities are group:, user: or serviceAccount: members."
+  }
+}
+
+variable "egress" {
+  description = "Fixed egress of the functions that call outside receivers (webhooks): Serverless VPC Access connector + Cloud NAT with one reserved IP."
+  type = object({
+    connector_cidr = string # a free /28 of the egress VPC
+    min_instances  = optional(number, 2)
+    max_instances  = optional(number, 3)
+    machine_type   = optional(string, "e2-micro")
+  })
+  validation {
+    condition     = can(cidrhost(var.egress.connector_cidr, 0)) && endswith(var.egress.connector_cidr, "/28")
+    error_message = "egress.connector_cidr must be a /28 (Serverless VPC Access requirement)."
+  }
 }
