@@ -2,8 +2,8 @@ import { parse, show, type ParserOptions, type Program } from 'sql-parser-cst';
 
 /**
  * The one SQL parser of the platform: sql-parser-cst with its BigQuery dialect. The tree keeps
- * whitespace and comments so `show` prints back exactly what was written, which lets the guard
- * rewrite a query (table names, LIMIT, the local translation) by editing nodes instead of text.
+ * comments and source ranges for the query's identity (normalise.ts drops them by range); what an
+ * engine runs is never `show`n from this tree but printed afresh by translate.ts (decision 0025).
  */
 export type Node = { type: string; [key: string]: unknown };
 
@@ -39,6 +39,7 @@ export function treeDepth(root: unknown): number {
   return deepest;
 }
 
+/** The original text of a node, for messages only (never for SQL an engine runs). */
 export function print(node: unknown): string {
   return show(node as never);
 }
