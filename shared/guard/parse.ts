@@ -6,8 +6,8 @@ const parser = lazyPackage<typeof import('sql-parser-cst')>('sql-parser-cst');
 
 /**
  * The one SQL parser of the platform: sql-parser-cst with its BigQuery dialect. The tree keeps
- * whitespace and comments so `show` prints back exactly what was written, which lets the guard
- * rewrite a query (table names, LIMIT, the local translation) by editing nodes instead of text.
+ * comments and source ranges for the query's identity (normalise.ts drops them by range); what an
+ * engine runs is never `show`n from this tree but printed afresh by translate.ts (decision 0025).
  */
 export type Node = { type: string; [key: string]: unknown };
 
@@ -43,6 +43,7 @@ export function treeDepth(root: unknown): number {
   return deepest;
 }
 
+/** The original text of a node, for messages only (never for SQL an engine runs). */
 export function print(node: unknown): string {
   return parser().show(node as never);
 }
