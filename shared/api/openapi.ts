@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ResponseSpec, Route } from '../platform/http.js';
 import { IDEMPOTENCY_KEY_PATTERN } from '../platform/idempotency.js';
+import { rateLimitClassOf } from '../limits/route-limits.js';
 
 /**
  * The OpenAPI 3.1 document of the API, generated from the route table: the same zod objects the
@@ -148,6 +149,8 @@ export function buildOpenApi(routes: readonly Route[], opts: { title?: string; s
         : {}),
       responses,
       security: route.auth === 'required' ? [{ bearer: [] }] : [],
+      // Per-principal rate-limit class (docs/operations.md "Rate limits"); absent: not limited.
+      ...(rateLimitClassOf(route) ? { 'x-rate-limit': rateLimitClassOf(route) } : {}),
       ...(route.deprecated
         ? {
             deprecated: true,

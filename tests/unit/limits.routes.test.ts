@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apiRoutes } from '../../functions/api/index.js';
+import { buildOpenApi } from '../../shared/api/openapi.js';
 import { rateLimitClassOf, rateLimitsFrom } from '../../shared/limits/route-limits.js';
 import { loadConfig } from '../../shared/platform/config.js';
 import type { Route } from '../../shared/platform/http.js';
@@ -55,6 +56,13 @@ describe('the api route table', () => {
     const expensive = routes.filter((r) => r.method === 'GET' && r.auth === 'required' && isListOrSearch(r));
     expect(expensive.map(name)).toEqual(expect.arrayContaining(['GET /v1/investigations', 'GET /v1/audit', 'GET /v1/investigations/{id}/report', 'GET /v1/investigations/{id}/comments']));
     expect(expensive.filter((r) => rateLimitClassOf(r) !== 'expensive-read').map(name)).toEqual([]);
+  });
+
+  it('names each route\'s class in the OpenAPI document', () => {
+    const doc = buildOpenApi(routes) as { paths: Record<string, Record<string, Record<string, unknown>>> };
+    expect(doc.paths['/v1/investigations/{id}/comments']!.post!['x-rate-limit']).toBe('write');
+    expect(doc.paths['/v1/investigations']!.get!['x-rate-limit']).toBe('expensive-read');
+    expect(doc.paths['/v1/investigations/{id}']!.get!['x-rate-limit']).toBeUndefined();
   });
 
   it('gives ad-hoc warehouse SQL its own budget', () => {
