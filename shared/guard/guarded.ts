@@ -96,8 +96,8 @@ export function createGuardedWarehouse(deps: GuardDeps): GuardedWarehouse {
         outcome,
         reason,
         request_id: q.requestId ?? null,
-        trace: null,
-        source_ip: null,
+        trace: q.trace ?? null,
+        source_ip: q.sourceIp ?? null,
         details: { label: q.label, origin: q.origin, ...details },
       });
     } catch (error) {

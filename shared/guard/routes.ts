@@ -87,6 +87,8 @@ export function adhocQueryRoutes(deps: AdhocDeps): Route[] {
             origin: 'adhoc',
             resource: ctx.resource,
             requestId: ctx.requestId,
+            trace: ctx.trace,
+            sourceIp: ctx.sourceIp,
           });
           const lineage = result.lineage;
           const index = await append(deps, ctx, id, {

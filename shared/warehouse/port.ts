@@ -37,6 +37,9 @@ export interface WarehouseQuery {
   /** What the query is for in the audit trail, e.g. `investigations/inv_123`. */
   resource?: string | null;
   requestId?: string | null;
+  /** The HTTP request behind an ad-hoc query (its audit record carries them like the request's own). */
+  trace?: string | null;
+  sourceIp?: string | null;
 }
 
 export const LineageSchema = z.object({
@@ -142,4 +145,6 @@ export const WarehouseQuerySchema = z.object({
   origin: z.enum(QUERY_ORIGINS).default('planned'),
   resource: z.string().max(256).nullable().optional(),
   requestId: z.string().max(256).nullable().optional(),
+  trace: z.string().max(256).nullable().optional(),
+  sourceIp: z.string().max(64).nullable().optional(),
 });
