@@ -13,7 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { call, envInt, Figures, freshDataDir, globalTimeout, sleep, stackEnv, TERMINAL, tokenFor } from './common.js';
@@ -34,7 +34,8 @@ function spawnStack(dataDir: string): Child {
   const env = stackEnv(dataDir, {
     TSI_LEASE_SECONDS: '5',
     TSI_RECONCILE_SECONDS: '2',
-    TSI_LOG_LEVEL: 'WARN',
+    // INFO: the restarted stack's log says when the reconciler skips a tick, for the failure report.
+    LOG_LEVEL: 'INFO',
     TSI_RATE_CREATE_PER_MINUTE: '10000',
     TSI_RATE_WRITE_PER_MINUTE: '100000',
   });
@@ -117,9 +118,12 @@ async function main(): Promise<void> {
   if (!('url' in started)) throw new Error(`the stack did not start (exit ${started.exit}):\n${child.output().slice(-2000)}`);
   let base = started.url;
   const analyst = await tokenFor(base, 'analyst@example.com');
+  // The warehouse's demo subjects (real accounts with findings): runs with several steps each.
+  const truth = JSON.parse(readFileSync(join(dataDir, 'warehouse', 'ground-truth.json'), 'utf8')) as { demo_subjects: { subject: { type: string; value: string } }[] };
+  const subjects = truth.demo_subjects.map((d) => d.subject);
   const answers = await Promise.all(
     Array.from({ length: INVESTIGATIONS }, (_, i) =>
-      call(base, 'POST', '/v1/investigations', { token: analyst, body: { subject: { type: 'user_id', value: `u_fault_${i}` }, window_days: 90 }, headers: { 'idempotency-key': randomUUID() } }),
+      call(base, 'POST', '/v1/investigations', { token: analyst, body: { subject: subjects[i % subjects.length], window_days: 90 }, headers: { 'idempotency-key': randomUUID() } }),
     ),
   );
   const ids: string[] = [];
@@ -159,7 +163,14 @@ async function main(): Promise<void> {
   }
   for (const id of pending) {
     figures.stuck++;
-    figures.fail(`investigation ${id} not finished ${SETTLE_SECONDS} s after the restart`);
+    const res = await call(base, 'GET', `/v1/investigations/${id}`, { token });
+    const inv = res.body ?? {};
+    const last = Array.isArray(inv.steps) ? inv.steps.slice(-1)[0] : undefined;
+    figures.fail(`investigation ${id} not finished ${SETTLE_SECONDS} s after the restart: status=${inv.status} attempts=${inv.attempts} updated_at=${inv.updated_at} (killed at ${killedAt}) steps=${inv.steps?.length} last_step=${JSON.stringify(last ?? null).slice(0, 200)}`);
+  }
+  if (pending.length) {
+    const skips = child.output().split('\n').filter((l) => l.includes('another run of this job holds its lease'));
+    if (skips.length) figures.fail(`the restarted stack's reconciler skipped ${skips.length} tick(s) because a job lease was still held (by the killed instance?): ${skips[0]!.slice(0, 300)}`);
   }
   let completed = 0;
   let failed = 0;
