@@ -12,6 +12,8 @@
  * would still be counted (`rate_limited=`) and are not failures.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { LOCAL_ROLE_BINDINGS } from '../../shared/auth/bindings.js';
 import { canSeeInvestigation } from '../../shared/auth/policy.js';
 import { call, envInt, Figures, globalTimeout, pick, prng, sleep, startProofStack, TERMINAL, tokenFor, type Answer } from './common.js';
@@ -57,6 +59,9 @@ async function main(): Promise<void> {
   const tokens: Record<string, string> = {};
   for (const b of LOCAL_ROLE_BINDINGS) tokens[b.email] = await tokenFor(base, b.email);
 
+  // A third of the creates name the warehouse's demo subjects (accounts with findings: runs of several steps).
+  const truth = JSON.parse(readFileSync(join(proof.dataDir, 'warehouse', 'ground-truth.json'), 'utf8')) as { demo_subjects: { subject: { type: string; value: string } }[] };
+  const demoSubjects = truth.demo_subjects.map((d) => d.subject);
   const created: Created[] = [];
   const comments: Commented[] = [];
   let rateLimited = 0;
@@ -108,7 +113,8 @@ async function main(): Promise<void> {
       if (isWriter && roll < 0.12) {
         const sensitivity = rand() < 0.3 ? 'restricted' : 'standard';
         const retry = rand() < 0.1;
-        const body = { subject: { type: 'user_id', value: `u_load_${n}_${Math.floor(rand() * 1e9)}` }, window_days: 7, sensitivity };
+        const subject = rand() < 0.33 ? pick(rand, demoSubjects) : { type: 'user_id', value: `u_load_${n}_${Math.floor(rand() * 1e9)}` };
+        const body = { subject, window_days: 30, sensitivity };
         const res = await write(email, '/v1/investigations', body, retry, rand);
         if (res && (res.status === 201 || res.status === 202 || res.status === 200) && typeof res.body?.id === 'string') {
           created.push({ id: res.body.id, creator: email, team: binding(email).team, sensitivity });
