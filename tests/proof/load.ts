@@ -47,6 +47,13 @@ const sees = (email: string, inv: Created) => {
 };
 const isProblem = (res: Answer, type: string) => typeof res.body?.type === 'string' && res.body.type.endsWith(type);
 
+/** Latency figures for the report (not invariants: timings are machine-dependent). */
+function percentiles(ms: number[]): Record<string, number> {
+  const sorted = ms.slice().sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  return { p50_ms: at(0.5), p99_ms: at(0.99), max_ms: sorted[sorted.length - 1] ?? 0 };
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`proof load: ${CLIENTS} clients × ${SECONDS} s, seed ${SEED}\n`);
   const proof = await startProofStack('load', {
@@ -67,11 +74,16 @@ async function main(): Promise<void> {
   let rateLimited = 0;
   let replays = 0;
   let inProgress = 0;
-  const deadline = Date.now() + SECONDS * 1000;
+  const latencies: number[] = [];
+  const loadStart = Date.now();
+  const deadline = loadStart + SECONDS * 1000;
 
-  const send = async (email: string, method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}) => {
+  const send = async (email: string, method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}, how = '') => {
+    const started = Date.now();
     const res = await call(base, method, path, { token: tokens[email]!, ...opts });
-    figures.count(method, path, res, email);
+    latencies.push(Date.now() - started);
+    const key = opts.headers?.['idempotency-key'];
+    figures.count(method, path, res, `${email}${key ? `, key ${key}${how ? ` ${how}` : ''}` : ''}, after ${Date.now() - started} ms at t+${Math.round((started - loadStart) / 1000)} s`);
     if (res.status === 429) {
       rateLimited++;
       const after = Math.min(2, Number(res.headers.get('retry-after') ?? 1) || 1);
@@ -86,8 +98,8 @@ async function main(): Promise<void> {
     const headers = { 'idempotency-key': key };
     if (!retry) return send(email, 'POST', path, { body, headers });
     const both = rand() < 0.5
-      ? await Promise.all([send(email, 'POST', path, { body, headers }), send(email, 'POST', path, { body, headers })])
-      : [await send(email, 'POST', path, { body, headers }), await send(email, 'POST', path, { body, headers })];
+      ? await Promise.all([send(email, 'POST', path, { body, headers }, 'sent twice at once'), send(email, 'POST', path, { body, headers }, 'sent twice at once')])
+      : [await send(email, 'POST', path, { body, headers }, 'first of two'), await send(email, 'POST', path, { body, headers }, 'second of two')];
     const ok = both.filter((r) => r.status >= 200 && r.status < 300);
     for (const r of both) {
       if (r.status === 409 && isProblem(r, 'idempotency-key-in-progress')) inProgress++;
@@ -239,6 +251,7 @@ async function main(): Promise<void> {
     retried_keys_in_progress: inProgress,
     rate_limited: rateLimited,
     rps: Math.round(loadRequests / SECONDS),
+    ...percentiles(latencies),
   });
   figures.finish();
 }
