@@ -75,14 +75,18 @@ async function main(): Promise<void> {
   let replays = 0;
   let inProgress = 0;
   const latencies: number[] = [];
+  const slowest: { took: number; what: string }[] = [];
   const loadStart = Date.now();
   const deadline = loadStart + SECONDS * 1000;
 
   const send = async (email: string, method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}, how = '') => {
     const started = Date.now();
     const res = await call(base, method, path, { token: tokens[email]!, ...opts });
-    latencies.push(Date.now() - started);
+    const took = Date.now() - started;
+    latencies.push(took);
     const key = opts.headers?.['idempotency-key'];
+    slowest.push({ took, what: `${method} ${path} as ${email}${key ? ` (${how || 'sent once'})` : ''} -> ${res.status} at t+${Math.round((started - loadStart) / 1000)} s` });
+    if (slowest.length > 50) slowest.sort((a, b) => b.took - a.took).splice(5);
     figures.count(method, path, res, `${email}${key ? `, key ${key}${how ? ` ${how}` : ''}` : ''}, after ${Date.now() - started} ms at t+${Math.round((started - loadStart) / 1000)} s`);
     if (res.status === 429) {
       rateLimited++;
@@ -240,6 +244,7 @@ async function main(): Promise<void> {
   const completed = created.length - pending.length;
   await proof.stop();
   figures.requests = loadRequests;
+  process.stdout.write('slowest answers:\n' + slowest.sort((a, b) => b.took - a.took).slice(0, 5).map((x) => `  ${x.took} ms: ${x.what}\n`).join(''));
   Object.assign(figures.extra, {
     clients: CLIENTS,
     seconds: SECONDS,
