@@ -33,7 +33,9 @@ export interface ReconcileReport {
  */
 export async function reconcile(deps: ReconcilerDeps): Promise<ReconcileReport & { skipped?: true }> {
   // Overlapping ticks would re-publish the same outbox entries twice; the second one skips.
-  const run = await exclusively(deps.db, 'reconcile', { clock: deps.clock, logger: deps.logger, leaseMs: 5 * 60_000 }, () => reconcileNow(deps));
+  // The job lease is the configured worker lease (renewed while the run goes on): a reconciler
+  // killed mid-run blocks the safety net no longer than a dead worker blocks its investigation.
+  const run = await exclusively(deps.db, 'reconcile', { clock: deps.clock, logger: deps.logger, leaseMs: deps.leaseMs }, () => reconcileNow(deps));
   return run.ran ? run.value : { requeued: [], failed: [], nudged: [], republished: 0, skipped: true };
 }
 

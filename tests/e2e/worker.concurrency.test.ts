@@ -223,3 +223,28 @@ it('two reconciler runs fired at once: one runs, the other skips', async () => {
   // The lease was given back: the next run runs.
   expect((await reconcile(reconcilerDeps(rt.store, 60_000))).skipped).toBeUndefined();
 });
+
+it('a reconciler run holds its job lease for the configured worker lease, so one killed mid-run blocks the next run no longer than a dead worker blocks its investigation', async () => {
+  // Found by the faults proof suite (tests/proof/faults.ts): after kill -9 during a reconcile,
+  // the restarted stack skipped every reconcile for a hard-coded 5 minutes while runs sat in
+  // `running` with leases long expired.
+  const rt = stack.runtime;
+  const leaseMs = 5_000;
+  let release!: () => void;
+  const hanging = new Promise<void>((r) => (release = r));
+  const store = Object.create(rt.store) as InvestigationStore;
+  store.findByStatus = async (...args: Parameters<InvestigationStore['findByStatus']>) => {
+    await hanging; // the run is mid-way, as when its process is killed
+    return rt.store.findByStatus(...args);
+  };
+  const run = reconcile(reconcilerDeps(store, leaseMs));
+  let lease: { expires_at_ms: number } | undefined;
+  for (let i = 0; i < 100 && !lease; i++) {
+    lease = (await rt.firestore().collection('job_leases').doc('reconcile').get()).data() as { expires_at_ms: number } | undefined;
+    if (!lease) await sleep(20);
+  }
+  release();
+  await run;
+  expect(lease).toBeDefined();
+  expect(lease!.expires_at_ms - Date.now()).toBeLessThanOrEqual(leaseMs);
+});
