@@ -13,9 +13,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HEADER_BYTES } from '../../shared/store/emulator/framing.js';
 import { call, envInt, Figures, freshDataDir, globalTimeout, sleep, stackEnv, TERMINAL, tokenFor } from './common.js';
 
 const INVESTIGATIONS = envInt('PROOF_REQUESTS', 20);
@@ -136,6 +137,9 @@ async function main(): Promise<void> {
   const killedAt = new Date().toISOString();
   child.proc.kill('SIGKILL');
   await child.exited;
+  // The folder as the kill left it (write-ahead log not compacted), for the damaged-log cases below.
+  const afterKill = `${dataDir}-after-kill`;
+  cpSync(dataDir, afterKill, { recursive: true });
   process.stdout.write(`  killed with SIGKILL right after ${ids.length} creates were accepted\n`);
 
   // 2. Restart on the same folder: every investigation ends, with a reason when it failed.
@@ -208,6 +212,28 @@ async function main(): Promise<void> {
     closeSync(fd);
     if (await mustRefuse(dataDir, 'snapshot.bin overwritten in the middle', 'snapshot.bin')) refusals++;
   }
+  // The write-ahead log as the kill left it, damaged in its first record: acknowledged writes
+  // follow it, so start-up must refuse (a torn tail is the only damage it may repair silently).
+  const walCases: { damage: string; apply: (wal: Buffer) => void }[] = [
+    { damage: 'wal.log: a byte of the first record overwritten', apply: (wal) => (wal[HEADER_BYTES + 2] = wal[HEADER_BYTES + 2]! ^ 0xff) },
+    { damage: "wal.log: the first record's length field overwritten", apply: (wal) => wal.writeUInt32LE(0x7fff_ff00, 0) },
+  ];
+  for (const c of walCases) {
+    const dir = `${dataDir}-wal`;
+    rmSync(dir, { recursive: true, force: true });
+    cpSync(afterKill, dir, { recursive: true });
+    const wal = findFile(dir, 'wal.log');
+    if (!wal || statSync(wal).size < 64) {
+      figures.fail(`no write-ahead log with records after the kill to damage (${wal ?? 'none'})`);
+      continue;
+    }
+    const bytes = readFileSync(wal);
+    c.apply(bytes);
+    writeFileSync(wal, bytes);
+    if (await mustRefuse(dir, c.damage, 'wal.log')) refusals++;
+    rmSync(dir, { recursive: true, force: true });
+  }
+  rmSync(afterKill, { recursive: true, force: true });
   rmSync(dataDir, { recursive: true, force: true });
   Object.assign(figures.extra, {
     investigations: ids.length,
@@ -215,7 +241,7 @@ async function main(): Promise<void> {
     completed,
     failed_with_reason: failed,
     audit_verified: verify.code === 0 ? 1 : 0,
-    refused_damaged_starts: `${refusals}/2`,
+    refused_damaged_starts: `${refusals}/${2 + walCases.length}`,
   });
   figures.finish();
 }
