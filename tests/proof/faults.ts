@@ -3,7 +3,8 @@
  * local/start.ts) is killed with SIGKILL while 20 investigations run, then restarted on the same
  * data folder: every investigation must end completed, or failed with a reason (stuck=0, lost=0),
  * and `tsi audit verify` must pass on the data folder. Then data files are damaged (the local
- * KEK file removed; the Firestore snapshot corrupted) and start-up must refuse with a message
+ * KEK file removed; the Firestore snapshot corrupted; the write-ahead log damaged in its first
+ * record's payload and length field) and start-up must refuse with a message
  * naming the file (exit code ≠ 0), instead of starting and losing data.
  *
  *   npm run proof:faults          # PROOF_REQUESTS = investigations (default 20)
