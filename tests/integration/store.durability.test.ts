@@ -152,6 +152,27 @@ describe('local Firestore durability', () => {
     expect((await repaired.db.doc('x/2').get()).data()).toEqual({ v: 2 });
   });
 
+  test('a damaged length field in the middle of the log refuses to start instead of truncating the log as a torn tail', async () => {
+    // Found by the faults proof suite (tests/proof/faults.ts): a first record whose length field
+    // claims more bytes than the file holds looked like an interrupted final append, and the whole
+    // log, acknowledged writes included, was truncated silently.
+    const dir = tempDir();
+    const s = await open(dir);
+    await s.db.doc('x/1').set({ v: 1 });
+    await s.db.doc('x/2').set({ v: 2 });
+    await s.db.terminate();
+    const wal = fs.readFileSync(walPath(dir));
+    const damaged = Buffer.from(wal);
+    damaged.writeUInt32LE(0x7fff_ff00, 0);
+    const dir2 = tempDir();
+    fs.mkdirSync(path.join(dir2, 'firestore'));
+    fs.writeFileSync(walPath(dir2), damaged);
+
+    const server = new LocalFirestoreServer({ dataDir: dir2, logger: capturingLogger().logger });
+    await expect(server.start(0)).rejects.toBeInstanceOf(ConfigError);
+    expect(fs.readFileSync(walPath(dir2))).toEqual(damaged);
+  });
+
   test('automatic compaction keeps the log short and loses nothing', async () => {
     const dir = tempDir();
     const s = await open(dir, undefined, { compactEvery: 5 });

@@ -3,7 +3,8 @@
  * local/start.ts) is killed with SIGKILL while 20 investigations run, then restarted on the same
  * data folder: every investigation must end completed, or failed with a reason (stuck=0, lost=0),
  * and `tsi audit verify` must pass on the data folder. Then data files are damaged (the local
- * KEK file removed; the Firestore snapshot corrupted) and start-up must refuse with a message
+ * KEK file removed; the Firestore snapshot corrupted; the write-ahead log damaged in its first
+ * record's payload and length field) and start-up must refuse with a message
  * naming the file (exit code ≠ 0), instead of starting and losing data.
  *
  *   npm run proof:faults          # PROOF_REQUESTS = investigations (default 20)
@@ -13,9 +14,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { closeSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, cpSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HEADER_BYTES } from '../../shared/store/emulator/framing.js';
 import { call, envInt, Figures, freshDataDir, globalTimeout, sleep, stackEnv, TERMINAL, tokenFor } from './common.js';
 
 const INVESTIGATIONS = envInt('PROOF_REQUESTS', 20);
@@ -136,6 +138,9 @@ async function main(): Promise<void> {
   const killedAt = new Date().toISOString();
   child.proc.kill('SIGKILL');
   await child.exited;
+  // The folder as the kill left it (write-ahead log not compacted), for the damaged-log cases below.
+  const afterKill = `${dataDir}-after-kill`;
+  cpSync(dataDir, afterKill, { recursive: true });
   process.stdout.write(`  killed with SIGKILL right after ${ids.length} creates were accepted\n`);
 
   // 2. Restart on the same folder: every investigation ends, with a reason when it failed.
@@ -208,6 +213,28 @@ async function main(): Promise<void> {
     closeSync(fd);
     if (await mustRefuse(dataDir, 'snapshot.bin overwritten in the middle', 'snapshot.bin')) refusals++;
   }
+  // The write-ahead log as the kill left it, damaged in its first record: acknowledged writes
+  // follow it, so start-up must refuse (a torn tail is the only damage it may repair silently).
+  const walCases: { damage: string; apply: (wal: Buffer) => void }[] = [
+    { damage: 'wal.log: a byte of the first record overwritten', apply: (wal) => (wal[HEADER_BYTES + 2] = wal[HEADER_BYTES + 2]! ^ 0xff) },
+    { damage: "wal.log: the first record's length field overwritten", apply: (wal) => wal.writeUInt32LE(0x7fff_ff00, 0) },
+  ];
+  for (const c of walCases) {
+    const dir = `${dataDir}-wal`;
+    rmSync(dir, { recursive: true, force: true });
+    cpSync(afterKill, dir, { recursive: true });
+    const wal = findFile(dir, 'wal.log');
+    if (!wal || statSync(wal).size < 64) {
+      figures.fail(`no write-ahead log with records after the kill to damage (${wal ?? 'none'})`);
+      continue;
+    }
+    const bytes = readFileSync(wal);
+    c.apply(bytes);
+    writeFileSync(wal, bytes);
+    if (await mustRefuse(dir, c.damage, 'wal.log')) refusals++;
+    rmSync(dir, { recursive: true, force: true });
+  }
+  rmSync(afterKill, { recursive: true, force: true });
   rmSync(dataDir, { recursive: true, force: true });
   Object.assign(figures.extra, {
     investigations: ids.length,
@@ -215,7 +242,7 @@ async function main(): Promise<void> {
     completed,
     failed_with_reason: failed,
     audit_verified: verify.code === 0 ? 1 : 0,
-    refused_damaged_starts: `${refusals}/2`,
+    refused_damaged_starts: `${refusals}/${2 + walCases.length}`,
   });
   figures.finish();
 }

@@ -45,11 +45,26 @@ export function readFrames(data: Buffer): ReadResult {
   return { records, validBytes: offset };
 }
 
-/** A bad record is a torn tail if nothing after it could be a record: it runs to the end, or the rest is zeros. */
+/**
+ * A bad record is a torn tail if nothing after it could be a record: the rest is zeros, or it runs
+ * to the end and no intact record follows. A damaged length field also "runs to the end", so an
+ * intact record found after it means damage in the middle, not an interrupted append.
+ */
 function classify(data: Buffer, offset: number): 'torn' | 'corrupt' {
   const remaining = data.length - offset;
   if (remaining < HEADER_BYTES) return 'torn';
+  if (data.subarray(offset).every((b) => b === 0)) return 'torn';
   const length = data.readUInt32LE(offset);
-  if (HEADER_BYTES + length >= remaining) return 'torn';
-  return data.subarray(offset).every((b) => b === 0) ? 'torn' : 'corrupt';
+  if (HEADER_BYTES + length < remaining) return 'corrupt';
+  return intactRecordAfter(data, offset + 1) ? 'corrupt' : 'torn';
+}
+
+/** Whether a whole record with a matching checksum starts anywhere at or after `from` (only on damage). */
+function intactRecordAfter(data: Buffer, from: number): boolean {
+  for (let at = from; at + HEADER_BYTES < data.length; at++) {
+    const length = data.readUInt32LE(at);
+    if (length === 0 || at + HEADER_BYTES + length > data.length) continue;
+    if (crc32(data.subarray(at + HEADER_BYTES, at + HEADER_BYTES + length)) === data.readUInt32LE(at + 4)) return true;
+  }
+  return false;
 }
