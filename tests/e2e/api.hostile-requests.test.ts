@@ -85,6 +85,12 @@ describe('what the framework cannot read is answered and audited by the kit', ()
     expect(auditedWith(String(res.headers['x-request-id']))).toMatchObject({ status, outcome: 'rejected' });
   });
 
+  it.each(['latin1', 'utf-16', 'us-ascii', 'UTF-8'])('a JSON body declaring charset=%s is read or refused, never a 500', async (charset) => {
+    const res = await raw('POST', `/v1/investigations/${investigationId}/comments`, { authorization: `Bearer ${analyst}`, 'content-type': `application/json; charset=${charset}` }, '{"body":"x"}');
+    expect(res.status).toBeLessThan(500);
+    if (res.status >= 400) expect(String(res.headers['content-type'])).toContain('application/problem+json');
+  });
+
   it('the stack still serves normal requests after them', async () => {
     const res = await stack.call('GET', `/v1/investigations/${investigationId}`, { token: analyst });
     expect(res.status).toBe(200);
