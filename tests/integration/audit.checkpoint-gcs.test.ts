@@ -9,7 +9,7 @@ import type { AuditInput } from '../../shared/audit/model.js';
 import { run } from '../../cli/main.js';
 import { ManualClock } from '../../shared/platform/clock.js';
 import { Logger } from '../../shared/platform/logger.js';
-import { startGcsStandIn, type GcsStandIn } from './gcs-stand-in.js';
+import { startGcsStandIn, type GcsStandIn } from './gcs-standin.js';
 
 /**
  * The production checkpoint sink through the real @google-cloud/storage client against the
@@ -38,7 +38,7 @@ it('stores each checkpoint once under <prefix>/<chain>/<seq>.json and refuses to
   const cp = signer.sign({ chain: 'api/chain_01jdq3v8m7x5k2n9p4r6t8w0yz', seq: 41, count: 42, head_hash: 'a'.repeat(64), time: '2026-03-01T10:00:00.000Z' });
   await sink.put(cp);
   await sink.put(cp); // a retry of the same write is fine
-  expect([...gcs.objects.keys()]).toEqual(['tsi-audit-anchors/prod/audit-checkpoints/api/chain_01jdq3v8m7x5k2n9p4r6t8w0yz/000000000041.json']);
+  expect([...gcs.live().keys()]).toEqual(['tsi-audit-anchors/prod/audit-checkpoints/api/chain_01jdq3v8m7x5k2n9p4r6t8w0yz/000000000041.json']);
   expect(gcs.requests.some((r) => r.includes('ifGenerationMatch=0'))).toBe(true);
   await expect(sink.put({ ...cp, time: '2026-03-01T11:00:00.000Z' })).rejects.toThrow(/a different checkpoint already exists/);
   const listed = await sink.list('api/chain_01jdq3v8m7x5k2n9p4r6t8w0yz');

@@ -45,7 +45,7 @@ export async function startGcsStandIn(): Promise<GcsStandIn> {
       const url = new URL(req.url ?? '/', 'http://x');
       // Through STORAGE_EMULATOR_HOST the client sends JSON-API calls without the /storage/v1 prefix.
       if (url.pathname.startsWith('/b/')) url.pathname = `/storage/v1${url.pathname}`;
-      requests.push(`${req.method} ${url.pathname}${url.searchParams.get('generation') ? `?generation=${url.searchParams.get('generation')}` : ''}`);
+      requests.push(`${req.method} ${url.pathname}${url.search}`);
       const json = (status: number, body: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
