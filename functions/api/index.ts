@@ -92,6 +92,14 @@ function withKit(use: (kit: ReturnType<typeof buildApi>) => Promise<void>, res: 
 functions.http('api', (req, res) => withKit((kit) => kit(req, res), res));
 // Requests the framework cannot read (bad JSON, oversize, compressed) are answered and audited by the same kit.
 routeFrameworkErrorsTo({
-  maxBodyBytes: fnConfig.config.limits.maxBodyBytes,
+  // The live runtime's limit (the local stack builds it from its own environment); start-up config
+  // only when the runtime cannot be built (that request is answered 503 anyway).
+  get maxBodyBytes() {
+    try {
+      return getRuntime('api').config.limits.maxBodyBytes;
+    } catch {
+      return fnConfig.config.limits.maxBodyBytes;
+    }
+  },
   reject: (req, res, error) => void withKit((kit) => kit.reject(req, res, error), res),
 });

@@ -94,8 +94,12 @@ function install(): void {
     if (callback) return original.call(this, req, res, callback);
     const refused = preflight(req.headers, sink?.maxBodyBytes ?? EVENT_BODY_LIMIT);
     const finish = (error: unknown) => {
-      // The body was not read: drain it so the connection can be reused (or closed cleanly).
-      if (refused) req.resume();
+      // The body was not read: drain what arrives and close the connection after the answer, since
+      // what the client still sends is no longer framed by anything we will read.
+      if (refused) {
+        req.resume();
+        res.setHeader('Connection', 'close');
+      }
       if (sink) sink.reject(req, res, error);
       else answerPlain(res, error);
     };

@@ -91,6 +91,12 @@ describe('what the framework cannot read is answered and audited by the kit', ()
     if (res.status >= 400) expect(String(res.headers['content-type'])).toContain('application/problem+json');
   });
 
+  it('a body declared larger than the limit is refused before the framework waits to read it', async () => {
+    // Content-Length 8000 > 4096 with only a few bytes sent: refused from the header alone, at once.
+    const res = await raw('POST', '/v1/investigations', { ...auth(), 'content-type': 'application/json', 'content-length': '8000' }, '{"a":1}');
+    expectProblem(res, 413, 'payload-too-large');
+  });
+
   it('the stack still serves normal requests after them', async () => {
     const res = await stack.call('GET', `/v1/investigations/${investigationId}`, { token: analyst });
     expect(res.status).toBe(200);
